@@ -1,0 +1,3 @@
+from rknn_envcheck.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,182 @@
+"""Boards over ADB: adbutils against the adb server at ANDROID_ADB_SERVER_HOST/PORT (or
+--adb-host/--adb-port), as `adb -H/-P` would use. Never kills or restarts the user's server;
+starts one only when none runs and the user did not forbid it. Every call has an explicit
+timeout (adbutils' default is 600 s)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from dataclasses import dataclass, field
+
+from rknn_envcheck.boards.base import BoardError, ShellResult
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 5037
+
+
+@dataclass
+class AdbEndpoint:
+    host: str
+    port: int
+    how: str
+
+
+@dataclass
+class AdbListing:
+    endpoint: AdbEndpoint
+    running: bool
+    devices: list[dict] = field(default_factory=list)
+    server_version: int | None = None
+    started: str | None = None  # what we did to start a server, if we did
+    binary: str | None = None
+    error: str | None = None
+
+
+def endpoint(host: str | None = None, port: int | None = None) -> AdbEndpoint:
+    env_host = os.environ.get("ANDROID_ADB_SERVER_HOST")
+    env_port = os.environ.get("ANDROID_ADB_SERVER_PORT")
+    how = []
+    if host:
+        how.append("--adb-host")
+    elif env_host:
+        host = env_host
+        how.append("ANDROID_ADB_SERVER_HOST")
+    if port:
+        how.append("--adb-port")
+    elif env_port:
+        try:
+            port = int(env_port)
+        except ValueError:
+            from rknn_envcheck.errors import UsageError
+
+            raise UsageError(f"ANDROID_ADB_SERVER_PORT={env_port!r} is not a port number") from None
+        how.append("ANDROID_ADB_SERVER_PORT")
+    return AdbEndpoint(host or DEFAULT_HOST, port or DEFAULT_PORT, ", ".join(how) or "default 127.0.0.1:5037")
+
+
+def adb_binary() -> str | None:
+    """Which adb we would run: ADBUTILS_ADB_PATH, then `adb` on PATH, then the one in the adbutils wheel."""
+    explicit = os.environ.get("ADBUTILS_ADB_PATH")
+    if explicit and os.access(explicit, os.X_OK):
+        return explicit
+    on_path = shutil.which("adb")
+    if on_path:
+        return on_path
+    try:
+        import adbutils
+
+        bundled = adbutils.adb_path()
+        return bundled if bundled and os.access(bundled, os.X_OK) else None
+    except Exception:  # noqa: BLE001 - no adbutils binary on this platform
+        return None
+
+
+def server_listening(ep: AdbEndpoint, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((ep.host, ep.port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def start_server(ep: AdbEndpoint, timeout: float = 20.0) -> tuple[bool, str, str | None]:
+    """Start an adb server on ep.port (local hosts only). (ok, message, binary)."""
+    if ep.host not in ("127.0.0.1", "localhost", "::1"):
+        return False, f"no adb server answers at {ep.host}:{ep.port}, and a server on another machine cannot be started from here", None
+    binary = adb_binary()
+    if not binary:
+        return False, "no adb server is running and no adb binary was found (install it: sudo apt-get install adb)", None
+    try:
+        proc = subprocess.run([binary, "-P", str(ep.port), "start-server"], capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"starting the adb server with {binary} failed: {exc}", binary
+    if proc.returncode != 0:
+        return False, f"`{binary} -P {ep.port} start-server` failed: {proc.stderr.decode(errors='replace').strip()[:200]}", binary
+    return True, f"started an adb server on port {ep.port} with {binary}", binary
+
+
+def list_boards(ep: AdbEndpoint, timeout: float = 5.0, allow_start: bool = True) -> AdbListing:
+    listing = AdbListing(endpoint=ep, running=server_listening(ep))
+    if not listing.running:
+        if not allow_start:
+            listing.error = f"no adb server at {ep.host}:{ep.port} (and --no-start-server was given)"
+            return listing
+        ok, message, binary = start_server(ep)
+        listing.binary = binary
+        if not ok:
+            listing.error = message
+            return listing
+        listing.started = message
+        listing.running = True
+    import adbutils
+
+    client = adbutils.AdbClient(host=ep.host, port=ep.port, socket_timeout=timeout)
+    try:
+        listing.server_version = client.server_version()
+        for info in client.list(extended=True):
+            tags = dict(info.tags or {})
+            listing.devices.append({"serial": info.serial, "state": info.state, "transport_id": _int(tags.get("transport_id")), "tags": tags})
+    except Exception as exc:  # noqa: BLE001 - adbutils raises several unrelated types
+        listing.error = f"the adb server at {ep.host}:{ep.port} did not answer `devices -l`: {type(exc).__name__}: {exc}"
+    return listing
+
+
+def _int(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+class AdbSession:
+    """One board behind the adb server, addressed by transport id when known (half the latency
+    of a serial: adb-emulation.md §4 quirk 1)."""
+
+    transport = "adb"
+
+    def __init__(self, ep: AdbEndpoint, serial: str, transport_id: int | None = None, connect_timeout: float = 5.0):
+        import adbutils
+
+        self.serial = serial
+        self.transport_id = transport_id
+        self._client = adbutils.AdbClient(host=ep.host, port=ep.port, socket_timeout=connect_timeout)
+        self._device = self._client.device(transport_id=transport_id) if transport_id else self._client.device(serial=serial)
+        self.commands = 0
+
+    def shell(self, command: str, timeout: float) -> ShellResult:
+        import adbutils
+
+        self.commands += 1
+        try:
+            features = set((self._device.get_features() or "").split(","))
+        except adbutils.AdbTimeout:
+            raise BoardError("timeout", f"the board did not answer within {timeout:g}s") from None
+        except (adbutils.AdbError, EOFError, OSError) as exc:
+            raise BoardError(_kind(exc), f"adb: {exc}") from None
+        try:
+            result = self._device.shell2(command, timeout=timeout, v2="shell_v2" in features, encoding=None)
+        except adbutils.AdbTimeout:
+            raise BoardError("timeout", f"the board did not finish the probe within {timeout:g}s (hung?)") from None
+        except EOFError:
+            raise BoardError("disconnected", "the board closed the connection in the middle of the probe") from None
+        except adbutils.AdbError as exc:
+            raise BoardError(_kind(exc), f"adb: {exc.args[0] if exc.args else exc}") from None
+        except OSError as exc:
+            raise BoardError("disconnected", f"adb connection failed: {exc}") from None
+        stdout = result.stdout if "shell_v2" in features else result.output
+        return ShellResult(stdout.decode("utf-8", "replace"), result.stderr.decode("utf-8", "replace"), result.returncode)
+
+
+def _kind(exc) -> str:
+    text = str(exc).lower()
+    if "unauthorized" in text:
+        return "unauthorized"
+    if "offline" in text:
+        return "offline"
+    if "not found" in text:
+        return "not-found"
+    if "output invalid" in text:
+        return "disconnected"
+    return "protocol"

@@ -1,0 +1,59 @@
+"""`rknn-envcheck` with no subcommand: host + USB + every board, concurrently, on one screen."""
+from __future__ import annotations
+
+
+def add_arguments(parser) -> None:
+    from rknn_envcheck.cli import add_output_options
+    from rknn_envcheck.gather import add_board_arguments
+
+    add_board_arguments(parser, single=False)
+    parser.add_argument("--python", metavar="PATH", help="inspect this interpreter instead of the one running rknn-envcheck")
+    parser.add_argument("--toolkit", metavar="V", help="judge for this toolkit (e.g. rknn-toolkit2==2.3.2) instead of the installed one")
+    parser.add_argument("--model", metavar="FILE", action="append", help="also preflight this .rknn model against every board (repeatable)")
+    parser.add_argument("--no-boards", action="store_true", help="check the host only")
+    add_output_options(parser)
+
+
+def run(args) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rknn_envcheck.commands._common import emit, load_matrix_for
+    from rknn_envcheck.evaluate import evaluate
+    from rknn_envcheck.facts import new_facts
+    from rknn_envcheck.gather import gather_boards, ntb_conflict, ntb_devices, usb_cross_checks
+    from rknn_envcheck.probes.host import gather_host
+
+    matrix = load_matrix_for(args)
+    facts = new_facts()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        host_future = pool.submit(gather_host, args.python, max(args.timeout, 5.0), matrix=matrix)
+        boards_future = None if args.no_boards else pool.submit(gather_boards, args, matrix)
+        ntb_future = None if (args.no_boards or args.emulate) else pool.submit(ntb_devices, min(args.timeout, 3.0))
+        host = host_future.result()
+        devices, connection_checks = boards_future.result() if boards_future else ([], [])
+        ntb, ntb_binary, ntb_error = ntb_future.result() if ntb_future else ([], None, None)
+    facts["host"] = host
+    facts["devices"] = devices + ntb
+    report = evaluate(facts, matrix, command="doctor", toolkit=args.toolkit)
+    connection = list(connection_checks)
+    if not args.no_boards:
+        connection += usb_cross_checks(host, facts["devices"], matrix) + ntb_conflict(host, facts["devices"])
+        if ntb_error:
+            from rknn_envcheck.report import UNKNOWN, Check
+
+            connection.append(Check("connection.ntb", "NTB boards", UNKNOWN, subject="connection", component="npu_transfer_proxy",
+                                    observed=ntb_error, how=f"{ntb_binary} devices", message=ntb_error))
+    if connection:
+        report.subjects = {"host": report.subjects.pop("host", "Host"), "connection": "Connection (adb, USB, NTB)", **report.subjects}
+        report.checks.extend(connection)
+    for model in args.model or []:
+        _preflight(report, model, facts["devices"], matrix)
+    return emit(report, args)
+
+
+def _preflight(report, path, devices, matrix) -> None:
+    from rknn_envcheck.model.preflight import preflight_report_checks
+
+    subject = f"model:{path}"
+    report.subjects[subject] = f"Model {path}"
+    report.extend(preflight_report_checks(path, devices, matrix, subject))

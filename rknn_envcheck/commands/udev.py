@@ -1,0 +1,93 @@
+"""`rknn-envcheck udev [--install [--dry-run]] [--mode uaccess|group|world] [--group G] [--root DIR]`."""
+from __future__ import annotations
+
+import sys
+
+
+def add_arguments(parser) -> None:
+    from rknn_envcheck import cli
+
+    parser.add_argument("--install", action="store_true", help="write the rules file (needs root), reload udev, re-check")
+    parser.add_argument("--dry-run", action="store_true", help="with --install: print the file and commands, change nothing")
+    parser.add_argument("--mode", choices=["uaccess", "group", "world"], default="uaccess",
+                        help='uaccess (default): seat user ACL + GROUP with 0660; group: GROUP with 0660; world: the vendor\'s MODE="0666"')
+    parser.add_argument("--group", default="plugdev", help="group for --mode uaccess|group (default plugdev)")
+    parser.add_argument("--root", default="/", metavar="DIR", help="treat DIR as / (etc/udev, sys, dev under it); for tests and images")
+    cli.add_output_options(parser, facts=False)
+
+
+def _usb_ids(args, notes: list[str]) -> list[dict]:
+    from rknn_envcheck.errors import UsageError
+
+    try:
+        from rknn_envcheck.matrix import load_matrix
+
+        return list(load_matrix(getattr(args, "matrix", None)).usb_ids())
+    except UsageError:
+        if getattr(args, "matrix", None):
+            raise
+        notes.append("the shipped matrix did not load; using the USB ids from the reference (toolkit1.md §4.2)")
+        return []
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from rknn_envcheck.commands._common import emit
+    from rknn_envcheck.errors import UsageError
+    from rknn_envcheck.report import Report
+    from rknn_envcheck.udev.render_rule import check_group_name
+
+    if args.dry_run and not args.install:
+        raise UsageError("--dry-run only applies to --install (try: rknn-envcheck udev --install --dry-run)")
+    if args.mode != "world":
+        check_group_name(args.group)
+    root = Path(args.root)
+    if not root.is_dir():
+        raise UsageError(f"--root {args.root}: not a directory")
+    notes: list[str] = []
+    usb_ids = _usb_ids(args, notes)
+    report = Report(command="udev", subjects={"udev": "udev rules and access to Rockchip USB devices (vendor 2207)"}, notes=notes)
+    try:
+        from rknn_envcheck.matrix import load_matrix
+
+        matrix = load_matrix(getattr(args, "matrix", None))
+        report.matrix_version, report.matrix_date = matrix.version, matrix.date
+    except Exception:  # noqa: BLE001 - the version line is cosmetic here
+        pass
+
+    fmt = args.format or "text"  # --json and --format share a dest; neither given leaves None
+    install_code = 0
+    if args.install:
+        from rknn_envcheck.udev.install import install
+
+        outcome = install(root=root, mode=args.mode, group=args.group, usb_ids=usb_ids, dry_run=args.dry_run,
+                          matrix=getattr(args, "matrix", None))
+        install_code = outcome.exit_code
+        if fmt == "text":
+            stream = sys.stderr if outcome.exit_code == 2 and outcome.action == "refused" else sys.stdout
+            stream.write("\n".join(outcome.lines) + "\n")
+            stream.flush()
+        else:
+            report.notes.extend(line for line in outcome.lines if line.strip())
+        if outcome.action in ("dry-run", "refused", "not-linux") and fmt == "text":
+            return install_code
+        if outcome.action in ("dry-run", "refused", "not-linux"):
+            sys.stdout.write(_render_notes_only(report, args))
+            return install_code
+        if fmt == "text":
+            sys.stdout.write("\n")
+
+    from rknn_envcheck.report import run_guarded
+    from rknn_envcheck.udev.status import build_checks
+
+    report.extend(run_guarded("udev.rules", "udev rules for Rockchip USB", "udev",
+                              lambda: build_checks(root, args.group, usb_ids)))
+    code = emit(report, args)
+    return install_code or code
+
+
+def _render_notes_only(report, args) -> str:
+    from rknn_envcheck.render import render
+
+    return render(report, args.format or "text", args.verbose)

@@ -1,0 +1,54 @@
+"""ADB wire format, device side: 24-byte header (six little-endian u32) + payload.
+
+See shared/reference/adb-emulation.md §1: data_check is the byte sum of the payload (not CRC32),
+magic = command ^ 0xffffffff. Hosts do not verify device checksums, but we send correct ones.
+"""
+from __future__ import annotations
+
+import asyncio
+import struct
+from typing import Tuple
+
+A_CNXN = 0x4E584E43
+A_AUTH = 0x48545541
+A_OPEN = 0x4E45504F
+A_OKAY = 0x59414B4F
+A_WRTE = 0x45545257
+A_CLSE = 0x45534C43
+NAMES = {A_CNXN: "CNXN", A_AUTH: "AUTH", A_OPEN: "OPEN", A_OKAY: "OKAY", A_WRTE: "WRTE", A_CLSE: "CLSE"}
+
+AUTH_TOKEN, AUTH_SIGNATURE, AUTH_RSAPUBLICKEY = 1, 2, 3
+MAX_HOST_PAYLOAD = 1024 * 1024 * 16   # refuse anything bigger than this: it is not an adb host
+
+HEADER = struct.Struct("<6I")
+
+
+class ProtocolError(Exception):
+    pass
+
+
+def checksum(data: bytes) -> int:
+    return sum(data) & 0xFFFFFFFF
+
+
+def pack(command: int, arg0: int, arg1: int, data: bytes = b"") -> bytes:
+    return HEADER.pack(command, arg0, arg1, len(data), checksum(data), command ^ 0xFFFFFFFF) + data
+
+
+async def read_packet(reader: asyncio.StreamReader) -> Tuple[int, int, int, bytes]:
+    header = await reader.readexactly(HEADER.size)
+    command, arg0, arg1, length, _check, magic = HEADER.unpack(header)
+    if magic != command ^ 0xFFFFFFFF:
+        raise ProtocolError(f"bad magic {magic:#x} for command {command:#x}")
+    if length > MAX_HOST_PAYLOAD:
+        raise ProtocolError(f"payload of {length} bytes is too large")
+    data = await reader.readexactly(length) if length else b""
+    return command, arg0, arg1, data
+
+
+# shell protocol v2 packet ids
+SHELL_STDIN, SHELL_STDOUT, SHELL_STDERR, SHELL_EXIT, SHELL_CLOSE_STDIN, SHELL_WINDOW = 0, 1, 2, 3, 4, 5
+
+
+def shell_packet(packet_id: int, data: bytes) -> bytes:
+    return struct.pack("<BI", packet_id, len(data)) + data

@@ -1,0 +1,465 @@
+"""A small `sh -c` for the virtual board: what a probe sends, run against the profile's filesystem.
+
+Supported: `;` `&&` `||` `|` `&`(as `;`), redirections `>` `>>` `<` `2>` `2>&1` `>&2` `&>`,
+single/double quotes, backslash, `$?` `$VAR` `${VAR}`, `NAME=value` prefixes, globs (`*` `?` `[...]`).
+Not supported (answered with a clear error, status 2): `$(...)`, backticks, if/for/while/case, subshells.
+
+The shell is pure: it never sleeps. `sleep` records a delay event, so the ADB server can wait
+with asyncio and the in-process board with time.sleep, and output keeps its order around it.
+"""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
+
+from rknn_envcheck.emulator.vfs import ANDROID_PATH, LINUX_PATH
+
+
+class ShellSyntaxError(Exception):
+    pass
+
+
+class ExitShell(Exception):
+    def __init__(self, status: int):
+        self.status = status
+
+
+# ---------------------------------------------------------------- lexing
+
+@dataclass
+class Word:
+    # segments: (kind, text, quoted) with kind "lit" or "var"
+    segments: List[Tuple[str, str, bool]] = field(default_factory=list)
+
+    def add(self, kind: str, text: str, quoted: bool) -> None:
+        self.segments.append((kind, text, quoted))
+
+
+@dataclass
+class Redir:
+    fd: int
+    op: str            # ">", ">>", "<", ">&"
+    target: object     # Word, or int for ">&"
+
+
+@dataclass
+class Command:
+    words: List[Word] = field(default_factory=list)
+    redirs: List[Redir] = field(default_factory=list)
+
+
+OPERATORS = ("&&", "||", ";", "|", "&", "\n")
+_SPECIAL = set(" \t\n;&|<>")
+_VAR_START = set("?$#!@*0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _read_var(s: str, i: int) -> Tuple[Optional[str], int]:
+    """At s[i] == '$': return (name, next index) or (None, i+1) for a literal '$'."""
+    j = i + 1
+    if j < len(s) and s[j] == "{":
+        end = s.find("}", j)
+        if end < 0:
+            raise ShellSyntaxError("missing }")
+        return s[j + 1:end], end + 1
+    if j < len(s) and s[j] == "(":
+        raise ShellSyntaxError("command substitution $(...) is not supported by the emulated shell")
+    if j < len(s) and s[j] in "?$#!@*0123456789":
+        return s[j], j + 1
+    k = j
+    while k < len(s) and (s[k].isalnum() or s[k] == "_"):
+        k += 1
+    return (s[j:k], k) if k > j else (None, j)
+
+
+def tokenize(s: str) -> List[object]:
+    """Tokens: Word, operator strings, or ('redir', fd, op) tuples followed by their target."""
+    tokens: List[object] = []
+    i, n = 0, len(s)
+    word: Optional[Word] = None
+
+    def flush():
+        nonlocal word
+        if word is not None:
+            tokens.append(word)
+            word = None
+
+    while i < n:
+        c = s[i]
+        if c in " \t":
+            flush(); i += 1; continue
+        if c == "#" and word is None:
+            while i < n and s[i] != "\n":
+                i += 1
+            continue
+        if c == "`":
+            raise ShellSyntaxError("backtick command substitution is not supported by the emulated shell")
+        # redirection, possibly with a leading fd digit that is a whole word so far
+        if c in "<>" or (c == "&" and s.startswith("&>", i)):
+            fd = None
+            if word is not None and len(word.segments) == 1 and word.segments[0][0] == "lit" \
+                    and not word.segments[0][2] and word.segments[0][1].isdigit():
+                fd = int(word.segments[0][1]); word = None
+            flush()
+            if s.startswith("&>", i):
+                tokens.append(("redir", 1, ">")); tokens.append(("dup", 2, 1)); i += 2; continue
+            if c == "<":
+                tokens.append(("redir", 0 if fd is None else fd, "<")); i += 1; continue
+            op = ">>" if s.startswith(">>", i) else ">"
+            i += len(op)
+            if op == ">" and i < n and s[i] == "&":
+                j = i + 1
+                while j < n and s[j].isdigit():
+                    j += 1
+                if j == i + 1:
+                    raise ShellSyntaxError("bad fd duplication after >&")
+                tokens.append(("dup", 1 if fd is None else fd, int(s[i + 1:j])))
+                i = j
+                continue
+            tokens.append(("redir", 1 if fd is None else fd, op))
+            continue
+        if c in ";&|\n":
+            flush()
+            two = s[i:i + 2]
+            if two in ("&&", "||"):
+                tokens.append(two); i += 2
+            else:
+                tokens.append(c); i += 1
+            continue
+        if word is None:
+            word = Word()
+        if c == "'":
+            end = s.find("'", i + 1)
+            if end < 0:
+                raise ShellSyntaxError("unterminated quoted string")
+            word.add("lit", s[i + 1:end], True); i = end + 1
+        elif c == '"':
+            i += 1
+            buf = ""
+            while True:
+                if i >= n:
+                    raise ShellSyntaxError("unterminated quoted string")
+                ch = s[i]
+                if ch == '"':
+                    i += 1; break
+                if ch == "\\" and i + 1 < n and s[i + 1] in '$`"\\\n':
+                    buf += s[i + 1]; i += 2; continue
+                if ch == "`":
+                    raise ShellSyntaxError("backtick command substitution is not supported by the emulated shell")
+                if ch == "$":
+                    name, j = _read_var(s, i)
+                    if name is not None:
+                        if buf:
+                            word.add("lit", buf, True); buf = ""
+                        word.add("var", name, True); i = j; continue
+                buf += ch; i += 1
+            word.add("lit", buf, True)
+            if not word.segments:
+                word.add("lit", "", True)
+        elif c == "\\":
+            if i + 1 < n:
+                if s[i + 1] != "\n":
+                    word.add("lit", s[i + 1], True)
+                i += 2
+            else:
+                i += 1
+        elif c == "$":
+            name, j = _read_var(s, i)
+            if name is None:
+                word.add("lit", "$", False); i += 1
+            else:
+                word.add("var", name, False); i = j
+        else:
+            j = i
+            while j < n and s[j] not in _SPECIAL and s[j] not in "'\"\\$`":
+                j += 1
+            word.add("lit", s[i:j], False); i = j
+    flush()
+    return tokens
+
+
+_KEYWORDS = {"if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac", "function"}
+
+
+def parse(s: str) -> List[Tuple[Optional[str], List[Command]]]:
+    """Returns [(connector, pipeline)], connector None/';'/'&&'/'||' relating to the previous one."""
+    tokens = tokenize(s)
+    result: List[Tuple[Optional[str], List[Command]]] = []
+    pipeline: List[Command] = []
+    cmd = Command()
+    connector: Optional[str] = None
+    i = 0
+
+    def end_command():
+        nonlocal cmd
+        if not cmd.words and not cmd.redirs:
+            raise ShellSyntaxError("syntax error: unexpected operator")
+        pipeline.append(cmd)
+        cmd = Command()
+
+    while i < len(tokens):
+        tok = tokens[i]
+        if isinstance(tok, Word):
+            if not cmd.words and len(tok.segments) == 1 and not tok.segments[0][2] and tok.segments[0][1] in _KEYWORDS | {"(", "{"}:
+                raise ShellSyntaxError(f"`{tok.segments[0][1]}` blocks are not supported by the emulated shell")
+            cmd.words.append(tok)
+        elif isinstance(tok, tuple) and tok[0] == "dup":
+            cmd.redirs.append(Redir(tok[1], ">&", tok[2]))
+        elif isinstance(tok, tuple):
+            if i + 1 >= len(tokens) or not isinstance(tokens[i + 1], Word):
+                raise ShellSyntaxError("syntax error: redirection without a file name")
+            cmd.redirs.append(Redir(tok[1], tok[2], tokens[i + 1]))
+            i += 1
+        elif tok == "|":
+            end_command()
+        else:  # ; & \n && ||
+            if cmd.words or cmd.redirs:
+                end_command()
+            elif pipeline or tok in ("&&", "||"):
+                raise ShellSyntaxError(f"syntax error: unexpected {tok!r}")
+            if pipeline:
+                result.append((connector, pipeline))
+                pipeline = []
+            connector = tok if tok in ("&&", "||") else ";"
+        i += 1
+    if cmd.words or cmd.redirs:
+        end_command()
+    elif pipeline:
+        raise ShellSyntaxError("syntax error: unexpected end of file")
+    if pipeline:
+        result.append((connector, pipeline))
+    elif connector in ("&&", "||"):
+        raise ShellSyntaxError("syntax error: unexpected end of file")
+    return result
+
+
+# ---------------------------------------------------------------- execution
+
+class Target:
+    def write(self, data: bytes) -> None:
+        raise NotImplementedError
+
+
+class NullTarget(Target):
+    def write(self, data: bytes) -> None:
+        pass
+
+
+class EventTarget(Target):
+    def __init__(self, events: list, stream: str):
+        self.events, self.stream = events, stream
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if self.events and self.events[-1][0] == self.stream:
+            self.events[-1] = (self.stream, self.events[-1][1] + data)
+        else:
+            self.events.append((self.stream, data))
+
+
+class BufferTarget(Target):
+    def __init__(self):
+        self.buf = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.buf += data
+
+
+class FileTarget(Target):
+    def __init__(self, fs, path: str, append: bool):
+        self.fs, self.path = fs, path
+        fs.write(path, b"", append=append)
+
+    def write(self, data: bytes) -> None:
+        self.fs.write(self.path, data, append=True)
+
+
+class IO:
+    """What a tool sees: its stdin bytes, and writers for fd 1 and fd 2."""
+
+    def __init__(self, stdin: bytes, out: Target, err: Target, events: list):
+        self.stdin, self._out, self._err, self._events = stdin, out, err, events
+
+    def out(self, data) -> None:
+        self._out.write(data.encode("latin-1") if isinstance(data, str) else data)
+
+    def err(self, data) -> None:
+        self._err.write(data.encode("latin-1") if isinstance(data, str) else data)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self._events.append(("sleep", seconds))
+
+
+@dataclass
+class Execution:
+    events: list
+    status: int
+    commands: int
+
+    def stream(self, name: str) -> bytes:
+        return b"".join(data for kind, data in self.events if kind == name)
+
+    @property
+    def stdout(self) -> bytes:
+        return self.stream("out")
+
+    @property
+    def stderr(self) -> bytes:
+        return self.stream("err")
+
+    @property
+    def delay(self) -> float:
+        return sum(data for kind, data in self.events if kind == "sleep")
+
+
+Tool = Callable[["Shell", List[str], IO], int]
+
+
+class Shell:
+    """One `sh -c` invocation context over a board (vfs + profile + tools)."""
+
+    def __init__(self, board, tools: Dict[str, Tool], builtins: Dict[str, Tool]):
+        self.board = board
+        self.fs = board.fs
+        self.profile = board.profile
+        self.tools = tools
+        self.builtins = builtins
+        self.path = ANDROID_PATH if self.profile.os == "android" else LINUX_PATH
+        self.vars: Dict[str, str] = {"PATH": ":".join(self.path), "HOME": "/root" if self.profile.user == "root" else "/",
+                                     "USER": self.profile.user, "SHELL": "/bin/sh" if self.profile.os == "linux" else "/system/bin/sh"}
+        self.cwd = "/"
+        self.status = 0
+        self.commands = 0
+
+    # -- public
+    def run(self, script: str) -> Execution:
+        events: list = []
+        status = self.run_into(script, EventTarget(events, "out"), EventTarget(events, "err"), events, b"")
+        return Execution(events, status, self.commands)
+
+    def run_into(self, script: str, out: Target, err: Target, events: list, stdin: bytes) -> int:
+        try:
+            program = parse(script)
+        except ShellSyntaxError as exc:
+            err.write(f"sh: {exc}\n".encode())
+            self.status = 2
+            return 2
+        try:
+            for connector, pipeline in program:
+                if connector == "&&" and self.status != 0:
+                    continue
+                if connector == "||" and self.status == 0:
+                    continue
+                self.status = self._pipeline(pipeline, out, err, events, stdin)
+        except ExitShell as exc:
+            self.status = exc.status
+        return self.status
+
+    # -- internals
+    def _pipeline(self, pipeline: List[Command], out: Target, err: Target, events: list, stdin: bytes) -> int:
+        data = stdin
+        status = 0
+        for index, cmd in enumerate(pipeline):
+            last = index == len(pipeline) - 1
+            target = out if last else BufferTarget()
+            status = self._command(cmd, data if index else stdin, target, err, events)
+            if not last:
+                data = bytes(target.buf)  # type: ignore[attr-defined]
+        return status
+
+    def expand(self, word: Word) -> List[str]:
+        text, globbable, has_glob = "", "", False
+        for kind, value, quoted in word.segments:
+            if kind == "var":
+                value = self._var(value)
+            text += value
+            if not quoted and kind == "lit" and any(ch in value for ch in "*?["):
+                has_glob = True
+        if has_glob:
+            matches = self.fs.glob(text, self.cwd)
+            if matches:
+                return matches
+        if all(kind == "var" and not quoted for kind, _, quoted in word.segments):
+            return text.split()  # unquoted expansion: field splitting; empty -> no word
+        return [text]
+
+    def _var(self, name: str) -> str:
+        if name == "?":
+            return str(self.status)
+        if name == "$":
+            return "4242"
+        if name in ("#", "@", "*", "!") or name.isdigit():
+            return "0" if name == "#" else ""
+        return self.vars.get(name, "")
+
+    def _command(self, cmd: Command, stdin: bytes, out: Target, err: Target, events: list) -> int:
+        self.commands += 1
+        argv: List[str] = []
+        for word in cmd.words:
+            argv.extend(self.expand(word))
+        assignments = {}
+        while argv and "=" in argv[0] and argv[0].split("=", 1)[0].isidentifier():
+            name, _, value = argv.pop(0).partition("=")
+            assignments[name] = value
+        fds: Dict[int, Target] = {1: out, 2: err}
+        for r in cmd.redirs:
+            if r.op == ">&":
+                fds[r.fd] = fds.get(int(r.target), NullTarget())  # type: ignore[arg-type]
+                continue
+            words = self.expand(r.target)  # type: ignore[arg-type]
+            if len(words) != 1:
+                err.write(b"sh: ambiguous redirect\n")
+                return 1
+            path = words[0]
+            if r.op == "<":
+                node = self.fs.get(path, self.cwd)
+                if node is None or node.kind != "file":
+                    err.write(f"sh: can't open '{path}': No such file or directory\n".encode())
+                    return 1
+                stdin = node.content()
+            elif path == "/dev/null":
+                fds[r.fd] = NullTarget()
+            else:
+                parent = self.fs.get(posixpath.dirname(self.fs.norm(path, self.cwd)))
+                if parent is None or parent.kind != "dir":
+                    err.write(f"sh: can't create {path}: nonexistent directory\n".encode())
+                    return 1
+                fds[r.fd] = FileTarget(self.fs, self.fs.norm(path, self.cwd), r.op == ">>")
+        if not argv:
+            self.vars.update(assignments)
+            return 0
+        io = IO(stdin, fds.get(1, NullTarget()), fds.get(2, NullTarget()), events)
+        return self.exec_argv(argv, io)
+
+    def resolve(self, name: str) -> Optional[str]:
+        """Path of an executable on the board (PATH search), or None."""
+        if "/" in name:
+            node = self.fs.get(name, self.cwd)
+            return self.fs.norm(name, self.cwd) if node is not None else None
+        for d in self.path:
+            node = self.fs.get(f"{d}/{name}")
+            if node is not None and node.kind == "file" and node.mode & 0o111:
+                return f"{d}/{name}"
+        return None
+
+    def exec_argv(self, argv: List[str], io: IO) -> int:
+        name = argv[0]
+        if name in self.builtins:
+            return self.builtins[name](self, argv, io)
+        path = self.resolve(name)
+        if path is None:
+            io.err(f"sh: {name}: not found\n")
+            return 127
+        node = self.fs.get(path)
+        if node.kind == "dir" or not node.mode & 0o111:
+            io.err(f"sh: {name}: Permission denied\n")
+            return 126
+        base = posixpath.basename(path)
+        if base.startswith("python3") and self.profile.python_version and path == self.profile.python_executable:
+            return self.tools["python3"](self, argv, io)
+        if base in self.tools:
+            return self.tools[base](self, argv, io)
+        io.err(f"sh: {name}: the emulated board does not run this program (it only answers probes)\n")
+        return 126

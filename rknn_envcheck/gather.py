@@ -1,0 +1,186 @@
+"""Gathering boards for `device` and the doctor: which boards (adb listing, --id, --emulate,
+--local, NTB), each probed concurrently with its own timeout, plus the connection-level
+checks (adb server, USB devices adb does not list, ADB-vs-NTB conflict)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, WARN, Check, Fix
+
+SUBJECT = "connection"
+# toolkit1.md §4.3: `npu_transfer_proxy devices` prints `%-20s%-12x%s` rows after this header.
+NTB_HEADER = "List of ntb devices attached"
+
+
+def add_board_arguments(parser, *, single: bool) -> None:
+    group = parser.add_argument_group("boards")
+    if single:
+        group.add_argument("--id", metavar="SERIAL", action="append", help="the board's adb serial (repeatable)")
+        group.add_argument("--all", action="store_true", help="every board the adb server lists")
+        group.add_argument("--local", action="store_true", help="inspect the board this tool runs on (lite / lite2 users)")
+        group.add_argument("--sysroot", metavar="DIR", help="with --local: a directory laid out like the board's root filesystem")
+    group.add_argument("--emulate", metavar="PROFILE", action="append", help="use an emulated board (see `rknn-envcheck emulator list`; repeatable)")
+    group.add_argument("--fault", metavar="F", action="append", help="with --emulate: inject a fault (unauthorized, offline, hang, drop, slow=MS, garbage, truncated, missing-binary, dmesg-denied)")
+    group.add_argument("--timeout", metavar="S", type=float, default=5.0, help="per-board timeout in seconds (default 5)")
+    group.add_argument("--adb-host", metavar="H", help="adb server host (default $ANDROID_ADB_SERVER_HOST or 127.0.0.1)")
+    group.add_argument("--adb-port", metavar="N", type=int, help="adb server port (default $ANDROID_ADB_SERVER_PORT or 5037)")
+    group.add_argument("--no-start-server", action="store_true", help="do not start an adb server when none is running")
+
+
+def _positive_timeout(args) -> float:
+    from rknn_envcheck.errors import UsageError
+
+    if args.timeout is None or not (0 < args.timeout <= 600):
+        raise UsageError(f"--timeout {args.timeout}: give a number of seconds between 0 and 600")
+    return args.timeout
+
+
+def gather_boards(args, matrix, *, want_adb: bool = True) -> tuple[list[dict], list[Check]]:
+    from rknn_envcheck.probes.board import gather_board
+
+    timeout = _positive_timeout(args)
+    sessions = []
+    checks: list[Check] = []
+    devices: list[dict] = []
+    if getattr(args, "emulate", None):
+        from rknn_envcheck.emulator.board import EmulatedBoard
+        from rknn_envcheck.emulator.faults import parse_faults
+
+        faults = parse_faults(args.fault or []) if getattr(args, "fault", None) else None
+        for name in args.emulate:
+            for profile in name.split(","):
+                sessions.append(EmulatedBoard(profile.strip(), faults))
+    elif getattr(args, "local", False):
+        from rknn_envcheck.boards.local import LocalSession
+
+        sessions.append(LocalSession())
+    elif want_adb:
+        adb_devices, adb_checks, endpoint = _adb_devices(args, timeout)
+        checks += adb_checks
+        from rknn_envcheck.boards.adb import AdbSession
+
+        for entry in adb_devices:
+            if entry["state"] != "device":
+                devices.append({"serial": entry["serial"], "state": entry["state"], "transport": "adb",
+                                "how": {"state": f"adb devices -l at {endpoint.host}:{endpoint.port}"}})
+                continue
+            try:
+                sessions.append(AdbSession(endpoint, entry["serial"], entry.get("transport_id"), connect_timeout=timeout))
+            except Exception as exc:  # noqa: BLE001
+                devices.append({"serial": entry["serial"], "state": "device", "transport": "adb", "probe_error": f"protocol: {exc}"})
+    root = getattr(args, "sysroot", None) or ""
+    if root and not os.path.isdir(root):
+        from rknn_envcheck.errors import UsageError
+
+        raise UsageError(f"--sysroot {root}: not a directory")
+    if sessions:
+        with ThreadPoolExecutor(max_workers=min(32, len(sessions))) as pool:
+            devices += list(pool.map(lambda s: gather_board(s, timeout, matrix, root), sessions))
+    return devices, checks
+
+
+def _adb_devices(args, timeout: float):
+    from rknn_envcheck.boards import adb
+
+    endpoint = adb.endpoint(getattr(args, "adb_host", None), getattr(args, "adb_port", None))
+    listing = adb.list_boards(endpoint, timeout=timeout, allow_start=not getattr(args, "no_start_server", False))
+    checks = []
+    where = f"{endpoint.host}:{endpoint.port} ({endpoint.how})"
+    if listing.error:
+        checks.append(Check("connection.adb-server", "adb server", UNKNOWN, subject=SUBJECT, component="adb", observed=listing.error,
+                            how=f"TCP connect to {where}", message=f"no board could be listed: {listing.error}",
+                            fix=Fix("start an adb server, or point at one", ["adb start-server", "rknn-envcheck --adb-host HOST --adb-port 5037"])))
+        return [], checks, endpoint
+    version = f"1.0.{listing.server_version}" if listing.server_version else "unknown version"
+    started = f"; {listing.started}" if listing.started else ""
+    checks.append(Check("connection.adb-server", "adb server", OK, subject=SUBJECT, component="adb", observed=f"adb server {version} at {where}",
+                        how="host:version", message=f"adb server {version} at {endpoint.host}:{endpoint.port}{started}"))
+    wanted = getattr(args, "id", None)
+    entries = listing.devices
+    if wanted:
+        missing = [w for w in wanted if w not in {e["serial"] for e in entries}]
+        entries = [e for e in entries if e["serial"] in wanted]
+        for serial in missing:
+            checks.append(Check("connection.board", f"Board {serial}", FAIL, subject=SUBJECT, component="adb", observed="not listed",
+                                how=f"adb devices -l at {where}", expected=f"{serial} listed by the adb server",
+                                message=f"the adb server does not list {serial}",
+                                fix=Fix("check the serial with `adb devices -l`; for a network board connect it first",
+                                        ["adb devices -l", f"adb connect {serial}" if ":" in serial else "# replug the USB cable; see `rknn-envcheck udev`"])))
+    if not entries and not wanted:
+        checks.append(Check("connection.boards", "Boards", SKIPPED, subject=SUBJECT, component="adb", observed="no board",
+                            how=f"adb devices -l at {where}", message="no board is connected (the adb server lists none); host checks only"))
+    return entries, checks, endpoint
+
+
+def usb_cross_checks(host: dict, devices: list[dict], matrix) -> list[Check]:
+    """2207 USB devices that adb does not show: say which mode they are in and what to do."""
+    checks: list[Check] = []
+    if host.get("usb_error"):
+        checks.append(Check("connection.usb", "USB devices", UNKNOWN, subject=SUBJECT, component="usb", observed=host["usb_error"],
+                            how="pyusb", message=f"USB devices could not be listed: {host['usb_error']}",
+                            fix=Fix("install libusb so USB devices can be listed", ["sudo apt-get install libusb-1.0-0"])))
+        return checks
+    usb = [u for u in host.get("usb") or [] if str(u.get("vid", "")).lower() == "2207"]
+    modes = {str(r.get("pid", "")).lower(): r for r in matrix.usb_ids()}
+    adb_listed = sum(1 for d in devices if d.get("transport") == "adb")
+    for dev in usb:
+        pid = str(dev.get("pid", "")).lower()
+        row = modes.get(pid, {})
+        mode = dev.get("mode") or row.get("mode") or "unknown"
+        where = f"2207:{pid}" + (f" bus {dev.get('bus')} address {dev.get('address')}" if dev.get("bus") is not None else "")
+        if mode == "adb":
+            if dev.get("accessible") is False:
+                checks.append(Check("connection.usb.permissions", f"USB {where}", FAIL, subject=SUBJECT, component="udev",
+                                    observed="not accessible to this user", how="pyusb + access() on /dev/bus/usb", expected="read/write access",
+                                    source="toolkit1.md §4.1 (TS-1.7.5 §8.6)", message="a board in ADB mode that this user may not open: adb shows it as 'no permissions'",
+                                    fix=Fix("install the udev rule and replug", ["sudo rknn-envcheck udev --install"])))
+            elif adb_listed == 0:
+                checks.append(Check("connection.usb.adb", f"USB {where}", WARN, subject=SUBJECT, component="adb", observed="ADB-mode USB device, not listed by adb",
+                                    how="pyusb", message="a Rockchip board in ADB mode is on USB but the adb server does not list it (another adb server owns it, or ADB_USB=0?)",
+                                    fix=Fix("restart your own adb server", ["adb kill-server && adb start-server", "adb devices -l"])))
+            continue
+        text = row.get("meaning") or f"Rockchip USB device in mode {mode}"
+        todo = row.get("todo") or row.get("fix") or row.get("what_to_do") or ""
+        status = OK if mode in ("ntb", "compute-stick-ntb") else WARN
+        checks.append(Check(f"connection.usb.{pid}", f"USB {where}", status, subject=SUBJECT, component="usb", observed=f"2207:{pid} ({mode})",
+                            how="pyusb", source=row.get("source", ""), message=text + (f"; {todo}" if todo else ""),
+                            fix=None if status == OK else Fix(todo or "reboot the board into its normal system")))
+    return checks
+
+
+def ntb_devices(timeout: float = 3.0) -> tuple[list[dict], str | None, str | None]:
+    """Boards reached through npu_transfer_proxy (RK1808 compute sticks): (devices, binary, error)."""
+    binary = shutil.which("npu_transfer_proxy")
+    if not binary:
+        return [], None, None
+    try:
+        proc = subprocess.run([binary, "devices"], capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return [], binary, f"`{binary} devices` failed: {exc}"
+    devices = []
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        if not line.strip() or line.startswith(NTB_HEADER):
+            continue
+        parts = line.split()
+        if parts:
+            devices.append({"serial": parts[0], "state": "device", "transport": "ntb", "ntb_id": parts[1] if len(parts) > 1 else None,
+                            "ntb_kind": parts[2] if len(parts) > 2 else None,
+                            "how": {"state": f"{binary} devices"}, "raw": {"ntb": line.strip()},
+                            "probe_error": "ntb: an NTB board has no shell; its rknn_server / runtime / driver versions cannot be read from the PC (toolkit1.md §4.3)"})
+    return devices, binary, None
+
+
+def ntb_conflict(host: dict, devices: list[dict]) -> list[Check]:
+    processes = [p.lower() for p in host.get("processes") or []]
+    proxy = any("npu_transfer_proxy" in p for p in processes)
+    adb_boards = [d for d in devices if d.get("transport") == "adb" and d.get("state") == "device"]
+    if proxy and adb_boards:
+        return [Check("connection.ntb-conflict", "ADB and NTB", WARN, subject=SUBJECT, component="npu_transfer_proxy",
+                      observed=f"npu_transfer_proxy running, {len(adb_boards)} board(s) in ADB mode", how="process list (psutil)",
+                      expected="only one transport in use", source="toolkit1.md §4.3 (TS-1.7.5 §8.8: ADB and NTB devices must not be mixed)",
+                      message="npu_transfer_proxy is running while boards are used over ADB: the toolkit warns 'it may cause conflict' and init_runtime can fail",
+                      fix=Fix("stop npu_transfer_proxy before using ADB boards", ["pkill npu_transfer_proxy"]))]
+    return []

@@ -1,0 +1,263 @@
+"""Loading and validating the matrix set (matrices/*.toml; schema in docs/matrices.md).
+
+Every file in the directory is read and its tables merged, so `--matrix DIR` can replace the
+shipped set wholesale and a new vendor release is a data change. A malformed row is refused
+with file, table, row number and field — the matrices are input like any other.
+"""
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from rknn_envcheck.errors import UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+PACKAGES = ("rknn-toolkit", "rknn-toolkit-lite", "rknn-toolkit2", "rknn-toolkit-lite2")
+PLATFORMS = ("linux_x86_64", "linux_aarch64", "linux_armv7l", "macosx_x86_64", "win_amd64")
+COMPONENTS = ("rknn_server", "librknn_runtime", "librknnrt", "librknnmrt", "npu_driver")
+LEVELS = ("fail", "warn", "info")
+PITFALL_WHEN_KEYS = {"dist", "specifier", "dist_missing", "os", "arch", "python", "env_set", "env_unset", "gcc", "always"}
+
+# table -> {field: (required, kind)}; kind is a type, a tuple of types, or a validator name.
+_STR, _LIST, _BOOL, _INT, _DICT = str, list, bool, int, dict
+SCHEMA = {
+    "release": {"package": (True, "package"), "version": (True, "version"), "date": (False, _STR), "on_pypi": (False, _BOOL)},
+    "wheel": {"package": (True, "package"), "versions": (True, "versions"), "platform": (True, "platform"), "python": (True, "pythons")},
+    "framework": {"package": (True, "package"), "versions": (True, "versions"), "framework": (True, _STR), "supported": (True, _BOOL),
+                  "specifier": (True, "specifier"), "detail": (False, _STR)},
+    "requirement": {"package": (True, "package"), "versions": (True, "versions"), "requirement": (True, "requirement"),
+                    "python": (False, "pythons"), "platform": (False, "platforms"), "kind": (True, ("requires-dist", "requirements-file", "user-guide"))},
+    "board_stack": {"package": (True, "package"), "versions": (True, "versions"), "component": (True, COMPONENTS),
+                    "specifier": (False, "specifier"), "accepted": (False, _LIST), "level": (True, ("fail", "warn"))},
+    "target_platform": {"package": (True, "package"), "name": (True, _STR), "since": (True, "version"), "family": (False, _STR)},
+    "chip": {"name": (True, _STR), "line": (True, ("rknn-toolkit", "rknn-toolkit2")), "npu": (False, _STR), "aliases": (False, _LIST),
+             "compatible": (True, _LIST), "runtime_library": (True, ("librknn_runtime.so", "librknnrt.so", "librknnmrt.so")),
+             "runtime_paths": (True, _DICT), "server_paths": (False, _DICT), "driver": (True, ("galcore", "rknpu")), "npu_node": (False, _STR)},
+    "model_format": {"package": (True, "package"), "format": (True, _INT), "produced_by": (True, "versions"), "min_runtime": (True, _STR),
+                     "header_size": (True, _INT)},
+    "pitfall": {"id": (True, _STR), "title": (True, _STR), "package": (False, "package"), "versions": (False, "versions"),
+                "when": (True, "when"), "level": (True, LEVELS), "message": (True, _STR), "fix": (True, _STR), "commands": (False, _LIST)},
+    "usb_id": {"vid": (True, _STR), "pid": (True, _STR), "mode": (True, _STR), "meaning": (True, _STR)},
+}
+# Tables whose rows need no `source` (none today: every fact names where it comes from).
+_NO_SOURCE: set[str] = set()
+
+
+def _default_dir() -> Path:
+    installed = Path(__file__).resolve().parent / "matrices"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent / "matrices"  # source checkout / editable install
+
+
+class Matrix:
+    def __init__(self, directory: Path, tables: dict[str, list[dict]], meta: dict, sources: dict):
+        self.directory = directory
+        self.tables = tables
+        self.meta = meta
+        self.sources = sources
+        self.version = str(meta.get("version", ""))
+        self.date = str(meta.get("date", ""))
+        self._chip_index: dict[str, dict] | None = None
+
+    def rows(self, table: str, package: str | None = None) -> list[dict]:
+        rows = self.tables.get(table, [])
+        if package is None:
+            return rows
+        return [r for r in rows if r.get("package") == package]
+
+    def releases(self, package: str) -> list[str]:
+        return [r["version"] for r in self.rows("release", package)]
+
+    def is_release(self, package: str, version: str) -> bool:
+        from rknn_envcheck.versions import public, try_parse
+
+        if try_parse(version) is None:
+            return False
+        wanted = public(version)
+        return any(public(v) == wanted for v in self.releases(package))
+
+    def latest(self, package: str, stable_only: bool = True) -> str | None:
+        from rknn_envcheck.versions import parse_version
+
+        versions = [v for v in self.releases(package) if not (stable_only and parse_version(v).is_prerelease)]
+        return max(versions, key=parse_version) if versions else None
+
+    def _chips(self) -> dict[str, dict]:
+        if self._chip_index is None:
+            index = {}
+            for row in self.rows("chip"):
+                index[row["name"].lower()] = row
+                for alias in row.get("aliases", []):
+                    index.setdefault(alias.lower(), row)
+            self._chip_index = index
+        return self._chip_index
+
+    def chip(self, name: str | None) -> dict | None:
+        if not name:
+            return None
+        return self._chips().get(name.strip().lower())
+
+    def chip_from_compatible(self, text: str | None) -> dict | None:
+        """Map /proc/device-tree/compatible (NUL-separated, most specific first) to a chip row.
+
+        The SoC entry (`rockchip,rk3588`) is matched exactly first, so a board string that merely
+        contains another chip's name cannot win; then substrings, longest first (rk3588s before rk3588).
+        """
+        if not text:
+            return None
+        entries = [e.strip().lower() for e in text.replace("\x00", "\n").splitlines() if e.strip()]
+        rows = self.rows("chip")
+        for entry in reversed(entries):  # the last entry is the SoC itself
+            for row in rows:
+                if entry in (c.lower() for c in row.get("compatible", [])):
+                    return row
+        candidates = [(len(c), row) for row in rows for c in row.get("compatible", []) if any(c.lower() in e for e in entries)]
+        return max(candidates, key=lambda item: item[0])[1] if candidates else None
+
+    def model_formats(self, package: str | None = None) -> list[dict]:
+        return self.rows("model_format", package)
+
+    def usb_ids(self) -> list[dict]:
+        return self.rows("usb_id")
+
+    def source_title(self, key: str) -> str:
+        return self.sources.get(key, key)
+
+
+def _fail(path: Path, table: str, index: int, field: str, message: str):
+    raise UsageError(f"matrix file {path}: [[{table}]] row {index + 1}: field '{field}' {message}")
+
+
+def _validate_value(path, table, index, field, value, kind) -> None:
+    from rknn_envcheck.versions import normalize, specifier
+
+    if isinstance(kind, tuple) and all(isinstance(k, str) for k in kind):
+        if value not in kind:
+            _fail(path, table, index, field, f"is {value!r}; expected one of {', '.join(kind)}")
+        return
+    if kind == "package":
+        if value not in PACKAGES:
+            _fail(path, table, index, field, f"is {value!r}; expected one of {', '.join(PACKAGES)}")
+    elif kind == "version":
+        if not isinstance(value, str):
+            _fail(path, table, index, field, "must be a version string")
+        try:
+            normalize(value)
+        except ValueError as exc:
+            _fail(path, table, index, field, str(exc))
+    elif kind == "versions":
+        if isinstance(value, str):
+            try:
+                specifier(value)
+            except ValueError as exc:
+                _fail(path, table, index, field, str(exc))
+        elif isinstance(value, list) and value:
+            for item in value:
+                _validate_value(path, table, index, field, item, "version")
+        else:
+            _fail(path, table, index, field, "must be a non-empty list of versions or a specifier string")
+    elif kind == "specifier":
+        if not isinstance(value, str):
+            _fail(path, table, index, field, "must be a specifier string")
+        if value:
+            try:
+                specifier(value)
+            except ValueError as exc:
+                _fail(path, table, index, field, str(exc))
+    elif kind == "requirement":
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        try:
+            req = Requirement(value)
+        except (InvalidRequirement, TypeError) as exc:
+            _fail(path, table, index, field, f"is not a PEP 508 requirement: {exc}")
+        if req.extras or req.marker or req.url:
+            _fail(path, table, index, field, "must be a plain 'name<spec>' requirement without extras, markers or URLs")
+    elif kind in ("pythons",):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.count(".") == 1 for v in value):
+            _fail(path, table, index, field, "must be a list of \"X.Y\" Python versions")
+    elif kind == "platforms":
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if item not in PLATFORMS:
+                _fail(path, table, index, field, f"has {item!r}; expected one of {', '.join(PLATFORMS)}")
+    elif kind == "platform":
+        if value not in PLATFORMS:
+            _fail(path, table, index, field, f"is {value!r}; expected one of {', '.join(PLATFORMS)}")
+    elif kind == "when":
+        if not isinstance(value, dict) or not value:
+            _fail(path, table, index, field, "must be a non-empty table of conditions")
+        unknown = set(value) - PITFALL_WHEN_KEYS
+        if unknown:
+            _fail(path, table, index, field, f"has unknown condition(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(PITFALL_WHEN_KEYS))}")
+        if "specifier" in value:
+            _validate_value(path, table, index, f"{field}.specifier", value["specifier"], "specifier")
+        if "python" in value:
+            _validate_value(path, table, index, f"{field}.python", value["python"], "specifier")
+    elif isinstance(kind, type):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            _fail(path, table, index, field, f"must be of type {kind.__name__}, got {type(value).__name__}")
+
+
+def _validate_rows(path: Path, table: str, rows) -> list[dict]:
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise UsageError(f"matrix file {path}: '{table}' must be an array of tables ([[{table}]])")
+    spec = SCHEMA[table]
+    for index, row in enumerate(rows):
+        for field, (required, kind) in spec.items():
+            if field not in row:
+                if required:
+                    _fail(path, table, index, field, "is missing")
+                continue
+            _validate_value(path, table, index, field, row[field], kind)
+        if table not in _NO_SOURCE and not str(row.get("source", "")).strip():
+            _fail(path, table, index, "source", "is missing or empty: every matrix row names where its fact comes from")
+        if table == "board_stack" and ("specifier" in row) == ("accepted" in row):
+            _fail(path, table, index, "specifier", "exactly one of 'specifier' or 'accepted' must be given")
+        row["_file"] = path.name
+        row["_row"] = index + 1
+    return rows
+
+
+@lru_cache(maxsize=8)
+def _load(directory: str) -> Matrix:
+    root = Path(directory)
+    if not root.is_dir():
+        raise UsageError(f"matrix directory {root} does not exist or is not a directory")
+    files = sorted(root.glob("*.toml"))
+    if not files:
+        raise UsageError(f"matrix directory {root} contains no *.toml files")
+    tables: dict[str, list[dict]] = {}
+    meta: dict = {}
+    sources: dict = {}
+    for path in files:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"matrix file {path} is not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read matrix file {path}: {exc}") from None
+        for key, value in data.items():
+            if key == "matrix":
+                meta.update(value)
+            elif key == "sources":
+                sources.update(value)
+            elif key in SCHEMA:
+                tables.setdefault(key, []).extend(_validate_rows(path, key, value))
+            elif key in ("message", "meta", "udev_rule") or isinstance(value, dict):
+                tables.setdefault(key, []).extend(value if isinstance(value, list) else [value])
+            else:
+                raise UsageError(f"matrix file {path}: unknown table '{key}'; known tables: {', '.join(sorted(SCHEMA))} (docs/matrices.md)")
+    if not meta.get("version") or not meta.get("date"):
+        raise UsageError(f"matrix directory {root}: no [matrix] table with 'version' and 'date' (expected in matrix.toml)")
+    return Matrix(root, tables, meta, sources)
+
+
+def load_matrix(directory=None) -> Matrix:
+    return _load(str(Path(directory).resolve() if directory else _default_dir()))

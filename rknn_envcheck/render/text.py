@@ -1,0 +1,62 @@
+"""One-screen text report: a heading per subject (host, each board, model, log), one line per
+check, details only for problems (all details with -v), and a final all-clear or "N problems"."""
+from __future__ import annotations
+
+import os
+import sys
+
+from rknn_envcheck import __version__
+from rknn_envcheck.render.common import describe, grouped, summary_line, verdict
+from rknn_envcheck.report import CRASHED, FAIL, OK, SKIPPED, UNKNOWN, WARN
+
+TAGS = {OK: "[ ok ]", WARN: "[warn]", FAIL: "[FAIL]", UNKNOWN: "[ ?? ]", SKIPPED: "[skip]", CRASHED: "[BUG!]"}
+COLOURS = {OK: "32", WARN: "33", FAIL: "31;1", UNKNOWN: "36", SKIPPED: "2", CRASHED: "35;1"}
+
+
+def _use_colour() -> bool:
+    return sys.stdout.isatty() and os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb"
+
+
+def render_text(report, verbose: bool = False) -> str:
+    colour = _use_colour()
+
+    def tag(status: str) -> str:
+        text = TAGS[status]
+        return f"\033[{COLOURS[status]}m{text}\033[0m" if colour else text
+
+    lines = [f"rknn-envcheck {__version__} · {report.command} · matrix {report.matrix_version or '?'} ({report.matrix_date or '?'})"]
+    for note in report.notes:
+        lines.append(f"  note: {note}")
+    for _subject, heading, checks in grouped(report):
+        lines.append("")
+        lines.append(f"{heading} — {verdict(checks)}")
+        if not checks:
+            lines.append("  (nothing to check)")
+        for check in checks:
+            if check.status == SKIPPED and not verbose:
+                continue  # advice and not-applicable rows: shown with -v
+            timing = f"  ({check.duration_ms:.1f} ms)" if verbose else ""
+            headline = check.message or check.title
+            lines.append(f"  {tag(check.status)} {check.title}: {headline}{timing}" if check.message else f"  {tag(check.status)} {check.title}{timing}")
+            show_detail = verbose or check.status in (FAIL, WARN, UNKNOWN, CRASHED)
+            if not show_detail:
+                continue
+            if check.observed is not None or check.how:
+                how = f"  (read from {check.how})" if check.how else ""
+                lines.append(f"         observed: {describe(check.observed)}{how}")
+            if check.expected is not None:
+                per = f"  (per {check.source})" if check.source else ""
+                lines.append(f"         expected: {describe(check.expected)}{per}")
+            elif check.source and verbose:
+                lines.append(f"         source:   {check.source}")
+            if check.rule and verbose:
+                lines.append(f"         rule:     {check.rule}")
+            for item in check.evidence[: (20 if verbose else 3)]:
+                lines.append(f"         evidence: {item}")
+            if check.fix and (check.status != OK or verbose):
+                lines.append(f"         fix:      {check.fix.text}")
+                for command in check.fix.commands:
+                    lines.append(f"             $ {command}")
+    lines.append("")
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"

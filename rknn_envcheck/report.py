@@ -1,0 +1,137 @@
+"""The result model every command produces: a list of checks, each with its evidence and fix.
+
+Renderers (render/) only show a Report; rules (rules/) only build Checks. Exit codes follow
+DESIGN.md: 0 all ok, 1 a fail (--strict: or a warn), 2 usage/input error, 3 nothing failed but
+something could not be checked.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterable
+
+OK = "ok"
+WARN = "warn"
+FAIL = "fail"
+UNKNOWN = "unknown"
+SKIPPED = "skipped"
+CRASHED = "crashed"
+STATUSES = (OK, WARN, FAIL, UNKNOWN, SKIPPED, CRASHED)
+
+REPORT_SCHEMA = "rknn-envcheck/report/1"
+
+
+@dataclass
+class Fix:
+    text: str
+    commands: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Check:
+    """One judged item.
+
+    observed/how say what was seen and how it was read (command, path, metadata file);
+    expected/rule/source say what the matrix wants and where that fact comes from.
+    """
+
+    id: str
+    title: str
+    status: str
+    component: str = ""
+    subject: str = "host"  # "host", "device:<serial>", "model:<file>", "log:<file>", "usb", "udev"
+    observed: Any = None
+    how: str = ""
+    expected: Any = None
+    rule: str = ""
+    source: str = ""
+    message: str = ""
+    fix: Fix | None = None
+    evidence: list[str] = field(default_factory=list)
+    duration_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"check {self.id}: status {self.status!r} is not one of {STATUSES}")
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        if self.fix is None:
+            data["fix"] = None
+        return data
+
+
+@dataclass
+class Report:
+    command: str
+    checks: list[Check] = field(default_factory=list)
+    matrix_version: str = ""
+    matrix_date: str = ""
+    facts: dict | None = None
+    notes: list[str] = field(default_factory=list)
+    # subject -> heading, in display order ("host" -> "Host: Python 3.11.7 linux x86_64 ...").
+    subjects: dict[str, str] = field(default_factory=dict)
+
+    def add(self, check: Check) -> Check:
+        self.checks.append(check)
+        return check
+
+    def extend(self, checks: Iterable[Check]) -> None:
+        self.checks.extend(checks)
+
+    def counts(self) -> dict[str, int]:
+        counts = {status: 0 for status in STATUSES}
+        for check in self.checks:
+            counts[check.status] += 1
+        return counts
+
+    def problems(self, strict: bool = False) -> list[Check]:
+        bad = {FAIL, WARN} if strict else {FAIL}
+        return [c for c in self.checks if c.status in bad]
+
+    def exit_code(self, strict: bool = False) -> int:
+        counts = self.counts()
+        if counts[FAIL] or (strict and counts[WARN]):
+            return 1
+        if counts[UNKNOWN] or counts[CRASHED]:
+            return 3
+        return 0
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": REPORT_SCHEMA,
+            "command": self.command,
+            "matrix": {"version": self.matrix_version, "date": self.matrix_date},
+            "summary": self.counts(),
+            "exit_code": self.exit_code(),
+            "notes": list(self.notes),
+            "subjects": dict(self.subjects),
+            "checks": [c.to_dict() for c in self.checks],
+            **({"facts": self.facts} if self.facts is not None else {}),
+        }
+
+
+def run_guarded(check_id: str, title: str, subject: str, func: Callable[[], Iterable[Check]]) -> list[Check]:
+    """Run one rule; an exception becomes a `crashed` row so the other checks still run.
+
+    The flutter-doctor pattern: a bug in one check is shown, not fatal.
+    """
+    start = time.perf_counter()
+    try:
+        checks = list(func())
+    except Exception as exc:  # noqa: BLE001 - a crashing rule must not end the run
+        checks = [
+            Check(
+                id=check_id,
+                title=title,
+                status=CRASHED,
+                subject=subject,
+                message=f"this check itself failed ({type(exc).__name__}: {exc}); this is a bug in rknn-envcheck, please report it",
+            )
+        ]
+    elapsed = (time.perf_counter() - start) * 1000.0
+    per_check = elapsed / max(len(checks), 1)
+    for check in checks:
+        if not check.duration_ms:
+            check.duration_ms = round(per_check, 3)
+    return checks

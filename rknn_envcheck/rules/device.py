@@ -1,0 +1,416 @@
+"""Device rules: a board's rknn_server, runtime library and NPU driver against each other and
+against the host's toolkit (the seed's Table "版本对应关系", toolkit1.md §3.1, toolkit2.md §3.1–3.2).
+
+Pure: one device-facts dict + the host toolkit + matrix → Checks for subject "device:<serial>".
+"""
+from __future__ import annotations
+
+from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, WARN, Check, Fix, run_guarded
+from rknn_envcheck.rules.toolkit import LINE_OF
+from rknn_envcheck.versions import in_versions, matches, parse_version, public, try_parse
+
+QS_CONSISTENT = "toolkit2.md §3.1 (Quick Start 1.6.0 §3.4.2: RKNN Server, Runtime and RKNN-Toolkit2 versions must be consistent)"
+TS_CONSISTENT = "toolkit1.md §3.1 (TS-1.7.5 §2: use the same version of RKNN Toolkit and RKNPU; Table 8-1)"
+
+
+def subject_of(device: dict) -> str:
+    return f"device:{device.get('serial', '?')}"
+
+
+def heading_of(device: dict) -> str:
+    parts = [f"Board {device.get('serial', '?')}"]
+    desc = [x for x in (device.get("chip"), (device.get("os") or "").capitalize() or None, device.get("arch")) if x]
+    transport = device.get("transport")
+    if desc:
+        parts.append(f"({' '.join(desc)}{', ' + transport if transport else ''})")
+    elif transport:
+        parts.append(f"({transport})")
+    return " ".join(parts)
+
+
+def _adb(device: dict) -> str:
+    serial = device.get("serial", "SERIAL")
+    if device.get("transport") == "local":
+        return ""
+    return f"adb -s {serial} "
+
+
+def _how(device: dict, field: str) -> str:
+    return (device.get("how") or {}).get(field, "")
+
+
+def _raw(device: dict, field: str) -> list[str]:
+    raw = (device.get("raw") or {}).get(field)
+    return [f"raw: {raw}"] if raw else []
+
+
+def _why_missing(device: dict, field: str) -> str:
+    return (device.get("errors") or {}).get(field, "not observed")
+
+
+def judge_device(device: dict, host_toolkit, matrix) -> list[Check]:
+    subject = subject_of(device)
+    state = device.get("state", "device")
+    if state != "device":
+        return run_guarded("device.state", "Board connection", subject, lambda: _check_state(device))
+    if device.get("probe_error"):
+        return [Check("device.probe", "Board inspection", UNKNOWN, subject=subject, component="adb",
+                      observed=device["probe_error"], how=_how(device, "probe"),
+                      message=f"the board did not answer the inspection completely ({device['probe_error']}); its versions are unknown",
+                      fix=Fix("check the cable / network and that the board is not hung, then re-run",
+                              [f"{_adb(device)}shell echo alive", "rknn-envcheck device --id " + str(device.get("serial", "SERIAL")) + " --timeout 15"]))]
+    chip = matrix.chip(device.get("chip"))
+    checks: list[Check] = []
+    for check_id, title, func in (
+        ("device.chip", "Chip and toolkit line", lambda: _check_chip(device, chip, host_toolkit)),
+        ("device.rknn_server", "rknn_server", lambda: _check_server(device, chip, host_toolkit, matrix)),
+        ("device.runtime", "NPU runtime library", lambda: _check_runtime(device, chip, host_toolkit, matrix)),
+        ("device.driver", "NPU kernel driver", lambda: _check_driver(device, chip, host_toolkit, matrix)),
+        ("device.mini_driver", "Mini driver", lambda: _check_mini(device, chip, host_toolkit)),
+        ("device.lite", "Toolkit-lite on the board", lambda: _check_board_python(device, chip, matrix)),
+    ):
+        checks.extend(run_guarded(check_id, title, subject, func))
+    for check in checks:
+        check.subject = subject
+    return checks
+
+
+def _check_state(device: dict):
+    serial = device.get("serial", "SERIAL")
+    state = device.get("state")
+    how = _how(device, "state") or "adb devices -l"
+    if state == "unauthorized":
+        yield Check("device.state", "Board connection", FAIL, component="adb", observed="unauthorized", how=how, expected="device",
+                    source="adb-emulation.md §2; seed §1.7.2 (RKNN_ERR_DEVICE_UNAVAILABLE: the board is not usable over adb)",
+                    message="the board has not accepted this PC's adb key, so nothing on it can be checked",
+                    fix=Fix("accept the USB debugging prompt on the board's screen, or put this PC's key on the board; then reconnect",
+                            ["adb kill-server  # only if you own this adb server", f"adb -s {serial} wait-for-device",
+                             f"cat ~/.android/adbkey.pub | adb -s {serial} shell 'cat >> /data/misc/adb/adb_keys'  # on boards without a screen, over another authorised link"]))
+    elif state == "offline":
+        yield Check("device.state", "Board connection", FAIL, component="adb", observed="offline", how=how, expected="device",
+                    source="adb-emulation.md §2",
+                    message="the adb server lists the board but it does not answer (adbd hung, cable or network lost, board rebooting)",
+                    fix=Fix("reconnect the board; for a network board, reconnect it", [f"adb disconnect {serial} && adb connect {serial}" if ":" in serial else f"adb -s {serial} reconnect", f"adb -s {serial} wait-for-device"]))
+    elif state == "no permissions":
+        yield Check("device.state", "Board connection", FAIL, component="udev", observed="no permissions", how=how, expected="device",
+                    source="toolkit1.md §4.1 (TS-1.7.5 §8.6: 'no permissions (user … is not in the plugdev group)')",
+                    message="this user may not open the board's USB device, so adb cannot talk to it",
+                    fix=Fix("install the Rockchip udev rule, then unplug and replug the board", ["sudo rknn-envcheck udev --install", "rknn-envcheck udev"]))
+    else:
+        yield Check("device.state", "Board connection", FAIL, component="adb", observed=state, how=how, expected="device",
+                    message=f"the board is in state {state!r}, not in normal adb mode: its NPU stack cannot be inspected",
+                    fix=Fix("reboot the board into its normal system", [f"adb -s {serial} reboot"]))
+
+
+def _check_chip(device: dict, chip, host_toolkit):
+    observed = device.get("chip")
+    if not observed:
+        yield Check("device.chip", "Chip and toolkit line", UNKNOWN, component="chip", observed=None, how=_how(device, "chip"),
+                    message=f"the board's chip could not be identified ({_why_missing(device, 'chip')})", evidence=_raw(device, "chip"),
+                    fix=Fix("check what the board reports", [f"{_adb(device)}shell cat /proc/device-tree/compatible"]))
+        return
+    if chip is None:
+        yield Check("device.chip", "Chip and toolkit line", UNKNOWN, component="chip", observed=observed, how=_how(device, "chip"),
+                    message=f"chip {observed} is not in the matrix: no RKNN NPU known for it", evidence=_raw(device, "chip"))
+        return
+    line = chip["line"]
+    expected = f"{line} (for {chip['name']})"
+    if host_toolkit is None:
+        yield Check("device.chip", "Chip and toolkit line", OK, component="chip", observed=chip["name"], how=_how(device, "chip"),
+                    expected=expected, source=chip.get("source", ""), message=f"{chip['name']} needs {line} on the PC (no toolkit on the host to compare)")
+        return
+    package, version = host_toolkit
+    if LINE_OF[package] != line:
+        yield Check("device.chip", "Chip and toolkit line", FAIL, component="chip", observed=f"{chip['name']} board, host has {package} {version}",
+                    how=_how(device, "chip"), expected=expected, source=chip.get("source", "") or "toolkit2.md §0 (generation split)",
+                    message=f"{chip['name']} is driven by {line}, but the host has {package}: the two lines are not compatible",
+                    fix=Fix(f"install {line} in a separate environment for this board", [f"python3 -m venv ~/{line}-venv && ~/{line}-venv/bin/pip install {line}"]))
+        return
+    yield Check("device.chip", "Chip and toolkit line", OK, component="chip", observed=chip["name"], how=_how(device, "chip"), expected=expected,
+                source=chip.get("source", ""), message=f"{chip['name']} fits {package}")
+
+
+def _stack_rows(matrix, host_toolkit, component: str) -> list[dict]:
+    if host_toolkit is None:
+        return []
+    package, version = host_toolkit
+    line_package = "rknn-toolkit" if LINE_OF[package] == "rknn-toolkit" else "rknn-toolkit2"
+    rows = [r for r in matrix.rows("board_stack", package) if r["component"] == component]
+    if not rows and package != line_package:
+        rows = [r for r in matrix.rows("board_stack", line_package) if r["component"] == component]
+    return [r for r in rows if in_versions(version, r["versions"])]
+
+
+def _row_accepts(row: dict, value: str) -> bool | None:
+    if "accepted" in row:
+        # galcore versions (6.4.6.5.351518) are not PEP 440: compare the exact strings.
+        return value in row["accepted"]
+    if try_parse(value) is None:
+        return None
+    return matches(value, row["specifier"]) if row["specifier"] else True
+
+
+def _judge_rows(device, rows, component_label, value, how, title, check_id, fix):
+    """Apply matrix board_stack rows; yield the worst mismatch, else one ok row."""
+    failures = []
+    undecided = []
+    for row in rows:
+        verdict = _row_accepts(row, value)
+        if verdict is None:
+            undecided.append(row)
+        elif not verdict:
+            failures.append(row)
+    if failures:
+        worst = next((r for r in failures if r["level"] == "fail"), failures[0])
+        expected = worst.get("specifier") or " or ".join(worst.get("accepted", []))
+        yield Check(check_id, title, FAIL if worst["level"] == "fail" else WARN, component=component_label, observed=value, how=how,
+                    expected=expected, source=worst.get("source", ""),
+                    rule=f"{worst['_file']} [[board_stack]] row {worst['_row']}" + (f" (note: {worst['note']})" if worst.get("note") else ""),
+                    message=f"{component_label} {value} does not match what the toolkit needs ({expected})",
+                    evidence=_raw(device, check_id.split(".")[-1]), fix=fix)
+        return True
+    if undecided:
+        yield Check(check_id, title, UNKNOWN, component=component_label, observed=value, how=how,
+                    message=f"{component_label} version {value!r} does not parse; cannot compare", evidence=_raw(device, check_id.split(".")[-1]))
+        return True
+    return False
+
+
+def _push_fix(device: dict, chip, what: str, version_hint: str) -> Fix:
+    adb = _adb(device)
+    os_name = device.get("os") or "linux"
+    if chip and chip["line"] == "rknn-toolkit":
+        folder = {"RV1109": "linux-armhf-puma", "RV1126": "linux-armhf-puma", "RK1806": "linux-armhf"}.get(chip["name"], "linux-aarch64")
+        if device.get("mini_driver"):
+            folder += "-mini"
+        ko = {"RV1109": "galcore_puma.ko", "RV1126": "galcore_puma.ko", "RK1806": "galcore_rk1806.ko"}.get(chip["name"], "galcore.ko")
+        if chip["name"] == "RK3399PRO":
+            return Fix(f"update the RK3399Pro NPU firmware to {version_hint} (airockchip/RK3399Pro_npu; toolkit1.md §3.2)",
+                       ["# flash the NPU boot.img of RK3399Pro_npu release " + version_hint + " as its README describes"])
+        return Fix(f"push the {version_hint} {what} from rknpu's drivers/{folder} (toolkit1.md §5.1, rknpu README), then restart rknn_server",
+                   [f"git clone https://github.com/rockchip-linux/rknpu && cd rknpu  # release {version_hint}",
+                    f"{adb}push drivers/{folder}/* /", f"{adb}push drivers/npu_ko/{ko} /lib/modules/galcore.ko",
+                    f"{adb}shell sync", f"{adb}reboot"])
+    library = (chip or {}).get("runtime_library", "librknnrt.so")
+    runtime_paths = ((chip or {}).get("runtime_paths") or {}).get(os_name) or ["/usr/lib/" + library]
+    server_paths = ((chip or {}).get("server_paths") or {}).get(os_name) or ["/usr/bin/rknn_server"]
+    arch = device.get("arch") or "aarch64"
+    if library == "librknnmrt.so":
+        src_lib, src_srv = "rknpu2/runtime/Linux/librknn_api/armhf-uclibc/librknnmrt.so", "rknpu2/runtime/Linux/rknn_server/armhf-uclibc/usr/bin/rknn_server"
+    elif os_name == "android":
+        abi = "arm64-v8a" if "64" in arch or arch == "aarch64" else "armeabi-v7a"
+        src_lib = f"rknpu2/runtime/Android/librknn_api/{abi}/librknnrt.so"
+        src_srv = f"rknpu2/runtime/Android/rknn_server/{'arm64' if abi == 'arm64-v8a' else 'arm'}/rknn_server"
+    else:
+        sub = "aarch64" if arch in ("aarch64", "arm64") else "armhf"
+        src_lib, src_srv = f"rknpu2/runtime/Linux/librknn_api/{sub}/librknnrt.so", f"rknpu2/runtime/Linux/rknn_server/{sub}/usr/bin/rknn_server"
+    restart = f"{adb}shell 'killall rknn_server; /vendor/bin/rknn_server &'" if os_name == "android" else f"{adb}shell restart_rknn.sh"
+    if library == "librknnmrt.so":
+        restart = f"{adb}shell 'killall rknn_server; {server_paths[0]} &'"
+    commands = [f"git clone https://github.com/airockchip/rknn-toolkit2 && cd rknn-toolkit2  # release {version_hint}"]
+    if os_name == "android":
+        commands += [f"{adb}root", f"{adb}remount"]
+    commands += [f"{adb}push {src_lib} {runtime_paths[0]}", f"{adb}push {src_srv} {server_paths[0]}", f"{adb}shell chmod +x {server_paths[0]}", restart]
+    return Fix(f"install rknn_server and {library} {version_hint} together (toolkit2.md §1.3 paths; rknn_server_proxy.md), then restart rknn_server", commands)
+
+
+def _check_server(device: dict, chip, host_toolkit, matrix):
+    server = device.get("rknn_server")
+    title = "rknn_server"
+    how = _how(device, "rknn_server")
+    runtime = device.get("librknn_runtime")
+    line = (chip or {}).get("line") or (LINE_OF[host_toolkit[0]] if host_toolkit else None)
+    want = host_toolkit[1] if host_toolkit else (runtime or "the toolkit's version")
+    fix = _push_fix(device, chip, "rknn_server and runtime", public(want).base_version if try_parse(want) else str(want))
+    if not server:
+        if device.get("mini_driver"):
+            yield Check("device.rknn_server", title, SKIPPED, component="rknn_server", how=how,
+                        message="mini driver boards ship no rknn_server (toolkit1.md §5.1): no connected debugging")
+            return
+        lite_only = host_toolkit is not None and host_toolkit[0] in ("rknn-toolkit-lite", "rknn-toolkit-lite2")
+        status = SKIPPED if lite_only else (UNKNOWN if "not found" not in _why_missing(device, "rknn_server") else FAIL)
+        yield Check("device.rknn_server", title, status, component="rknn_server", how=how,
+                    observed=None, expected="rknn_server installed and matching the toolkit",
+                    source="seed §1.7.2 (RKNN_ERR_DEVICE_UNAVAILABLE: rknn_server not started or missing)",
+                    message=("not needed on the board for toolkit-lite" if lite_only else f"rknn_server: {_why_missing(device, 'rknn_server')}; the PC toolkit cannot run models on this board (RKNN_ERR_DEVICE_UNAVAILABLE)"),
+                    fix=None if lite_only else fix)
+        return
+    if try_parse(server) is None:
+        yield Check("device.rknn_server", title, UNKNOWN, component="rknn_server", observed=server, how=how,
+                    message=f"the rknn_server version {server!r} is in a format this tool does not know", evidence=_raw(device, "rknn_server"))
+        return
+    if device.get("rknn_server_running") is False:
+        yield Check("device.rknn_server.running", "rknn_server running", FAIL, component="rknn_server", observed="not running",
+                    how=_how(device, "rknn_server_running"), expected="running",
+                    source="seed §1.7.2 (rknn_server must be running for connected-board mode); toolkit1.md §3.2 (start_rknn.sh)",
+                    message="rknn_server is installed but not running: the PC toolkit gets RKNN_ERR_DEVICE_UNAVAILABLE",
+                    fix=Fix("start it", [f"{_adb(device)}shell 'restart_rknn.sh || (nohup {_server_path(device, chip)} >/dev/null 2>&1 &)'"]))
+    # The server and the runtime must be the same release (both lines' vendor rule).
+    if runtime and try_parse(runtime) is not None and public(server) != public(runtime):
+        older_server = public(server) < public(runtime)
+        yield Check("device.rknn_server.vs_runtime", "rknn_server vs runtime", FAIL, component="rknn_server",
+                    observed=f"rknn_server {server}, runtime {runtime}", how=f"{how}; {_how(device, 'librknn_runtime')}",
+                    expected="the same version", source=QS_CONSISTENT if line == "rknn-toolkit2" else TS_CONSISTENT,
+                    message=f"rknn_server {server} and the runtime library {runtime} are from different releases"
+                            + (" (server older: expect `msg_ioctl_ack fail` / RKNN VERSION UNMATCH)" if older_server else ""),
+                    evidence=_raw(device, "rknn_server") + _raw(device, "librknn_runtime"),
+                    fix=_push_fix(device, chip, "rknn_server and runtime", str(public(max(server, runtime, key=public)))))
+    if host_toolkit is None:
+        yield Check("device.rknn_server", title, OK, component="rknn_server", observed=server, how=how, evidence=_raw(device, "rknn_server"),
+                    message=f"rknn_server {server} (no toolkit on the host to compare with)")
+        return
+    package, version = host_toolkit
+    if package in ("rknn-toolkit-lite", "rknn-toolkit-lite2"):
+        yield Check("device.rknn_server", title, OK, component="rknn_server", observed=server, how=how, message=f"rknn_server {server} (not used by {package})")
+        return
+    rows = _stack_rows(matrix, host_toolkit, "rknn_server")
+    if (yield from _judge_rows(device, rows, "rknn_server", server, how, title, "device.rknn_server", fix)):
+        return
+    if rows:
+        yield Check("device.rknn_server", title, OK, component="rknn_server", observed=server, how=how,
+                    expected="; ".join(r.get("specifier") or "/".join(r.get("accepted", [])) for r in rows),
+                    source="; ".join(sorted({r.get("source", "") for r in rows})), evidence=_raw(device, "rknn_server"),
+                    message=f"rknn_server {server} fits {package} {version}")
+        return
+    # No explicit row: the vendor rule is "the same version as the toolkit".
+    same = public(server).release[:2] == public(version).release[:2]
+    older = public(server) < public(version)
+    status = OK if same and not older else (FAIL if older else WARN)
+    yield Check("device.rknn_server", title, status, component="rknn_server", observed=server, how=how, expected=f"{version} (same release as {package})",
+                source=QS_CONSISTENT if LINE_OF[package] == "rknn-toolkit2" else TS_CONSISTENT, evidence=_raw(device, "rknn_server"),
+                message=(f"rknn_server {server} fits {package} {version}" if status == OK else
+                         f"rknn_server {server} is {'older' if older else 'newer'} than {package} {version}"
+                         + ("; the toolkit refuses it ('rknn_server version is too old') or fails in rknn_init" if older else "; usually works, same release recommended")),
+                fix=None if status == OK else fix)
+
+
+def _server_path(device: dict, chip) -> str:
+    paths = ((chip or {}).get("server_paths") or {}).get(device.get("os") or "linux") or ["/usr/bin/rknn_server"]
+    return paths[0]
+
+
+def _check_runtime(device: dict, chip, host_toolkit, matrix):
+    runtime = device.get("librknn_runtime")
+    library = device.get("runtime_library") or (chip or {}).get("runtime_library") or "runtime library"
+    how = _how(device, "librknn_runtime")
+    title = f"{library}"
+    want = host_toolkit[1] if host_toolkit else None
+    fix = _push_fix(device, chip, library, public(want).base_version if want and try_parse(want) else "latest")
+    if not runtime:
+        status = FAIL if "not found" in _why_missing(device, "librknn_runtime") else UNKNOWN
+        yield Check("device.runtime", title, status, component=library, how=how, expected=f"{library} installed",
+                    source="toolkit2.md §0 / toolkit1.md §3.3 (board paths)",
+                    message=f"{library}: {_why_missing(device, 'librknn_runtime')}", fix=fix)
+        return
+    if try_parse(runtime) is None:
+        yield Check("device.runtime", title, UNKNOWN, component=library, observed=runtime, how=how, evidence=_raw(device, "librknn_runtime"),
+                    message=f"the runtime version {runtime!r} is in a format this tool does not know")
+        return
+    if host_toolkit is None:
+        yield Check("device.runtime", title, OK, component=library, observed=runtime, how=how, evidence=_raw(device, "librknn_runtime"),
+                    message=f"{library} {runtime} (no toolkit on the host to compare with)")
+        return
+    package, version = host_toolkit
+    component = "librknn_runtime" if LINE_OF[package] == "rknn-toolkit" else ("librknnmrt" if library == "librknnmrt.so" else "librknnrt")
+    rows = _stack_rows(matrix, host_toolkit, component) or (_stack_rows(matrix, host_toolkit, "librknnrt") if component == "librknnmrt" else [])
+    if (yield from _judge_rows(device, rows, library, runtime, how, title, "device.runtime", fix)):
+        return
+    older = public(runtime) < public(version)
+    same_minor = public(runtime).release[:2] == public(version).release[:2]
+    if LINE_OF[package] == "rknn-toolkit":
+        status = OK if same_minor and not older else (FAIL if older else WARN)
+        src = TS_CONSISTENT
+    else:
+        status = OK if not older else WARN
+        src = QS_CONSISTENT + "; toolkit2.md §3.2 (runtime older than the model's toolkit → 'RKNN Model version … not match with rknn runtime version', unsupported ops)"
+    yield Check("device.runtime", title, status, component=library, observed=runtime, how=how, expected=f">= {version} (same release as {package})",
+                source=src, evidence=_raw(device, "librknn_runtime"),
+                message=(f"{library} {runtime} fits {package} {version}" if status == OK else
+                         f"{library} {runtime} is {'older' if older else 'newer'} than {package} {version}"),
+                fix=None if status == OK else fix)
+
+
+def _check_driver(device: dict, chip, host_toolkit, matrix):
+    driver = device.get("npu_driver")
+    kind = device.get("npu_driver_kind") or (chip or {}).get("driver") or "NPU driver"
+    how = _how(device, "npu_driver")
+    title = f"NPU driver ({kind})"
+    if not driver:
+        missing = _why_missing(device, "npu_driver")
+        status = FAIL if device.get("npu_driver_absent") else UNKNOWN
+        commands = [f"{_adb(device)}shell 'dmesg | grep -i -E \"galcore|rknpu\"'", f"{_adb(device)}shell cat /sys/kernel/debug/rknpu/version"]
+        yield Check("device.driver", title, status, component=kind, how=how, expected="a loaded NPU driver",
+                    source="toolkit2.md §3.1 (Quick Start 1.6.0 §3.4.1: no version shown → third-party firmware without the NPU driver; CONFIG_ROCKCHIP_RKNPU=y)",
+                    message=f"NPU driver version not found ({missing})" + ("; the board's kernel has no NPU driver loaded" if status == FAIL else ""),
+                    fix=Fix("run the commands below as root on the board; if nothing prints, flash a firmware with the NPU driver (rknpu: enable CONFIG_ROCKCHIP_RKNPU; galcore: insmod /lib/modules/galcore.ko)", commands))
+        return
+    if host_toolkit is None and kind != "rknpu":
+        yield Check("device.driver", title, OK, component=kind, observed=driver, how=how, evidence=_raw(device, "npu_driver"),
+                    message=f"{kind} {driver} (no toolkit on the host to compare with)")
+        return
+    rows = _stack_rows(matrix, host_toolkit, "npu_driver") if host_toolkit else []
+    fix = Fix("the NPU driver is part of the firmware: flash a firmware whose driver matches (toolkit2.md §3.1: 'Upgrade by burning new firmware')"
+              if kind == "rknpu" else "push the matching galcore.ko (see the runtime fix) and reboot",
+              [] if kind == "rknpu" else [f"{_adb(device)}push drivers/npu_ko/galcore.ko /lib/modules/galcore.ko", f"{_adb(device)}reboot"])
+    if (yield from _judge_rows(device, rows, kind, driver, how, title, "device.driver", fix)):
+        return
+    if kind == "rknpu" and try_parse(driver) is not None and not rows:
+        ok = matches(driver, ">=0.9.2")
+        yield Check("device.driver", title, OK if ok else WARN, component=kind, observed=driver, how=how, expected=">= 0.9.2 (recommended)",
+                    source="toolkit2.md §3.1 (Quick Start 1.6.0 §3.4.1: 'It is recommended that RKNPU2 driver version >= 0.9.2')",
+                    evidence=_raw(device, "npu_driver"), message=f"rknpu driver {driver}" + ("" if ok else ": older than the recommended 0.9.2"),
+                    fix=None if ok else fix)
+        return
+    yield Check("device.driver", title, OK, component=kind, observed=driver, how=how, evidence=_raw(device, "npu_driver"),
+                expected="; ".join(r.get("specifier") or " or ".join(r.get("accepted", [])) for r in rows) or None,
+                source="; ".join(sorted({r.get("source", "") for r in rows})), message=f"{kind} {driver}")
+
+
+def _check_mini(device: dict, chip, host_toolkit):
+    if not chip or chip["line"] != "rknn-toolkit":
+        return
+    mini = device.get("mini_driver")
+    if mini is None:
+        yield Check("device.mini_driver", "Mini driver", UNKNOWN, component="galcore", how=_how(device, "mini_driver"),
+                    message="could not tell whether the board runs the full or the mini NPU driver")
+        return
+    if not mini:
+        yield Check("device.mini_driver", "Mini driver", OK, component="galcore", observed="full driver", how=_how(device, "mini_driver"),
+                    message="full NPU driver: connected debugging and non-pre-compiled models work")
+        return
+    pc_toolkit = host_toolkit is not None and host_toolkit[0] == "rknn-toolkit"
+    yield Check("device.mini_driver", "Mini driver", WARN if pc_toolkit else OK, component="galcore", observed="mini driver",
+                how=_how(device, "mini_driver"), expected="full driver for connected debugging",
+                source="toolkit1.md §5.1 (rknpu drivers/README: mini driver only runs pre-compiled models; TS-1.7.5 §8.8 item 9: no online debugging)",
+                message="mini driver: only pre-compiled models load (else RKNN_ERR_MODEL_INVALID / -14), and the PC toolkit cannot debug on this board",
+                fix=Fix("for connected debugging push the full driver (drivers/linux-armhf-puma or linux-aarch64, not *-mini); for deployment build with pre_compile=True",
+                        [f"{_adb(device)}push drivers/{'linux-armhf-puma' if chip['name'] in ('RV1109', 'RV1126') else 'linux-aarch64'}/* /"]))
+
+
+def _check_board_python(device: dict, chip, matrix):
+    python = device.get("python") or {}
+    packages = python.get("packages") or {}
+    lite = [(p, v) for p, v in packages.items() if p in ("rknn-toolkit-lite", "rknn-toolkit-lite2")]
+    if not lite:
+        return
+    for package, version in lite:
+        line = LINE_OF[package]
+        if chip and chip["line"] != line:
+            yield Check(f"device.lite.{package}", f"{package} on the board", FAIL, component=package, observed=f"{package} {version}",
+                        how=_how(device, "python"), expected=f"{chip['line'].replace('rknn-toolkit', 'rknn-toolkit-lite')} for {chip['name']}",
+                        source="toolkit2.md §0 (generation split)", message=f"{package} cannot drive {chip['name']}",
+                        fix=Fix("install the lite package of the right line on the board", [f"{_adb(device)}shell python3 -m pip install {chip['line'].replace('rknn-toolkit', 'rknn-toolkit-lite')}"]))
+            continue
+        runtime = device.get("librknn_runtime")
+        if runtime and try_parse(runtime) and try_parse(version):
+            older = public(runtime) < public(version)
+            yield Check(f"device.lite.{package}", f"{package} on the board", WARN if older else OK, component=package,
+                        observed=f"{package} {version}, runtime {runtime}", how=_how(device, "python"), expected=f"runtime >= {version}",
+                        source=QS_CONSISTENT, message=(f"{package} {version} is newer than the board's runtime {runtime}" if older else f"{package} {version} with runtime {runtime}"),
+                        fix=_push_fix(device, chip, "runtime", str(public(version))) if older else None)
+        numpy = packages.get("numpy")
+        if line == "rknn-toolkit2" and numpy and try_parse(numpy) and parse_version(numpy).major >= 2:
+            yield Check("device.lite.numpy", "numpy on the board", WARN, component="numpy", observed=f"numpy {numpy}", how=_how(device, "python"),
+                        expected="numpy<=1.26.4", source="toolkit2.md §2.4 (numpy 2 breaks modules built for NumPy 1.x)",
+                        message="numpy 2 on the board: modules compiled for NumPy 1.x may crash",
+                        fix=Fix("install numpy 1.x on the board", [f"{_adb(device)}shell python3 -m pip install 'numpy<=1.26.4'"]))

@@ -1,0 +1,85 @@
+"""Which RKNN toolkit a host has (or is about to have), and the host's wheel platform.
+
+Shared by the host, device, model and resolve rules. Pure: facts in, answers out.
+"""
+from __future__ import annotations
+
+import re
+
+from rknn_envcheck.errors import UsageError
+
+RKNN_PACKAGES = ("rknn-toolkit", "rknn-toolkit-lite", "rknn-toolkit2", "rknn-toolkit-lite2")
+# The generation a package drives: v1 = RKNPU1 chips (galcore), v2 = RKNPU2 chips (rknpu).
+LINE_OF = {"rknn-toolkit": "rknn-toolkit", "rknn-toolkit-lite": "rknn-toolkit", "rknn-toolkit2": "rknn-toolkit2", "rknn-toolkit-lite2": "rknn-toolkit2"}
+
+
+def canonical_name(name: str) -> str:
+    """PEP 503 normalisation: `rknn_toolkit2` and `RKNN-Toolkit2` are the same distribution."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_rknn(host: dict) -> list[tuple[str, str]]:
+    packages = {canonical_name(k): v for k, v in (host.get("packages") or {}).items()}
+    return [(name, packages[name]) for name in RKNN_PACKAGES if name in packages]
+
+
+def installed_toolkit(host: dict) -> tuple[str, str] | None:
+    """The RKNN package that drives this host: the full toolkit before the lite one."""
+    found = installed_rknn(host)
+    return found[0] if found else None
+
+
+def parse_toolkit_option(text: str, matrix) -> tuple[str, str]:
+    """`--toolkit` accepts `rknn-toolkit2==2.3.2`, `rknn-toolkit2 2.3.2` or a bare `2.3.2`.
+
+    A bare version that exists in both lines (1.6.0 is a release of rknn-toolkit and of
+    rknn-toolkit2) is refused rather than guessed: the two lines need different boards.
+    """
+    from rknn_envcheck.versions import normalize
+
+    raw = text.strip()
+    match = re.match(r"^\s*([A-Za-z][A-Za-z0-9_.-]*?)\s*(?:==|\s)\s*(\S+)\s*$", raw)
+    if match:
+        package = canonical_name(match.group(1))
+        version = match.group(2)
+        if package not in RKNN_PACKAGES:
+            raise UsageError(f"--toolkit {text!r}: unknown package {match.group(1)!r}; expected one of {', '.join(RKNN_PACKAGES)}")
+        try:
+            normalize(version)
+        except ValueError as exc:
+            raise UsageError(f"--toolkit {text!r}: {exc}") from None
+        return package, version
+    try:
+        normalize(raw)
+    except ValueError as exc:
+        raise UsageError(f"--toolkit {text!r}: {exc}; or name the package, e.g. rknn-toolkit2==2.3.2") from None
+    candidates = [p for p in ("rknn-toolkit", "rknn-toolkit2") if matrix.is_release(p, raw)]
+    if len(candidates) == 1:
+        return candidates[0], raw
+    if len(candidates) > 1:
+        raise UsageError(f"--toolkit {raw}: both rknn-toolkit {raw} and rknn-toolkit2 {raw} exist; say which, e.g. --toolkit rknn-toolkit2=={raw}")
+    raise UsageError(f"--toolkit {raw}: no rknn-toolkit or rknn-toolkit2 release {raw} in matrix {matrix.version}; name the package (e.g. rknn-toolkit2=={raw}) to judge it anyway")
+
+
+def host_platform(host: dict) -> str | None:
+    """The wheel platform the host needs (`linux_x86_64`, `win_amd64`, …), from os + arch."""
+    os_name = (host.get("os") or "").lower()
+    arch = (host.get("arch") or "").lower()
+    arch = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "armv8l": "armv7l", "armv7": "armv7l"}.get(arch, arch)
+    if os_name == "linux" and arch in ("x86_64", "aarch64", "armv7l"):
+        return f"linux_{arch}"
+    if os_name == "darwin":
+        return "macosx_x86_64" if arch == "x86_64" else f"macosx_{arch}"
+    if os_name == "windows":
+        return "win_amd64" if arch == "x86_64" else f"win_{arch}"
+    if os_name and arch:
+        return f"{os_name}_{arch}"
+    return None
+
+
+def python_minor(host: dict) -> str | None:
+    version = (host.get("python") or {}).get("version")
+    if not version:
+        return None
+    parts = str(version).split(".")
+    return ".".join(parts[:2]) if len(parts) >= 2 else None

@@ -1,0 +1,333 @@
+"""Write the Rockchip udev rules file safely, reload udev, and prove the result.
+
+The vendor's update_rk1808_usb_rule.sh copies a world-writable rule into /etc and gives no
+feedback. Here: compare first (a second run changes nothing), write atomically (temp file in the
+same directory, fsync, rename — a crash leaves the old file or the new one, never half of one),
+keep a backup of a different existing file, reload and trigger only vendor 2207 devices, then
+look at the device nodes again and say whether a replug is still needed.
+"""
+from __future__ import annotations
+
+import errno
+import grp
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rknn_envcheck.udev.render_rule import RULE_FILE_NAME, render_rules
+
+RULES_DIR = "etc/udev/rules.d"
+UDEVADM_TIMEOUT_S = 30
+RELOAD_COMMANDS = (
+    ["control", "--reload-rules"],
+    ["trigger", "--subsystem-match=usb", "--attr-match=idVendor=2207"],
+    ["settle", "--timeout=10"],
+)
+
+NOT_LINUX = {
+    "win32": [
+        "udev rules exist only on Linux; on Windows there is nothing to install with this command.",
+        "Windows needs the WinUSB driver for NTB-mode boards and the TB-RK1808 compute stick: run zadig",
+        "(platform-tools/drivers_installer/windows-x86_64/zadig-2.4.exe in the RKNN Toolkit package), select the",
+        "device whose USB ID starts with 2207 (the compute stick is 2207:0018) and install the default WinUSB",
+        "driver [toolkit1.md §4.2, QS-1.4.0…1.7.5].",
+        "RV1109/RV1126 firmware does not enable NTB by default: add usb_ntb_en to /etc/init.d/.usb_config on the",
+        "board and reboot it [toolkit1.md §4.4, TS-1.7.5 §8.10/8.11].",
+        "Close 360 Total Security / Tencent PC Manager before connecting [seed §1.7.2 item 7].",
+    ],
+    "darwin": [
+        "udev rules exist only on Linux; macOS has no udev and the reference documents no driver or",
+        "permission step for it.",
+        "macOS supports one board at a time: to switch boards, end npu_transfer_proxy first",
+        "(killall npu_transfer_proxy) [seed §1.7.2 item 6; toolkit1.md §4.3].",
+    ],
+}
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    target: str
+    lines: list[str] = field(default_factory=list)
+    action: str = ""  # unchanged | dry-run | written | refused | failed | not-linux
+    backup: str | None = None
+    reloaded: bool | None = None
+    replug_needed: bool | None = None
+
+    def say(self, text: str = "") -> None:
+        self.lines.append(text)
+
+
+def tool_command(for_sudo: bool = False) -> str:
+    """How to run this tool again; under sudo by absolute path, since sudo's PATH rarely has the venv."""
+    beside_python = Path(sys.executable).parent / "rknn-envcheck"
+    if not for_sudo and shutil.which("rknn-envcheck"):
+        return "rknn-envcheck"
+    if beside_python.is_file():
+        return shlex.quote(str(beside_python))
+    return f"{shlex.quote(sys.executable)} -m rknn_envcheck"
+
+
+def install_argv(mode: str, group: str, root: str, matrix: str | None = None, dry_run: bool = False) -> list[str]:
+    """The flags that repeat this install; defaults are left out so the line stays readable."""
+    argv = ["udev", "--install"]
+    if dry_run:
+        argv.append("--dry-run")
+    if mode != "uaccess":
+        argv += ["--mode", mode]
+    if mode != "world" and group != "plugdev":
+        argv += ["--group", group]
+    if str(root) != "/":
+        argv += ["--root", str(root)]
+    if matrix:
+        argv += ["--matrix", str(matrix)]
+    return argv
+
+
+def sudo_command(argv: list[str]) -> str:
+    return "sudo " + tool_command(for_sudo=True) + " " + " ".join(shlex.quote(a) for a in argv)
+
+
+def udev_fix_commands() -> list[str]:
+    """The commands the doctor's "no permissions" diagnostic shows: read what will happen, then do it."""
+    return [
+        tool_command() + " " + " ".join(install_argv("uaccess", "plugdev", "/", dry_run=True)),
+        sudo_command(["udev", "--install"]),
+    ]
+
+
+def group_exists(group: str, root: Path) -> bool | None:
+    """None when it cannot be known (a --root tree without etc/group)."""
+    if root == Path("/"):
+        try:
+            grp.getgrnam(group)
+            return True
+        except KeyError:
+            return False
+    group_file = root / "etc" / "group"
+    try:
+        return any(line.split(":", 1)[0] == group for line in group_file.read_text().splitlines())
+    except OSError:
+        return None
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_temp(directory: Path, text: str) -> Path:
+    import tempfile
+
+    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{RULE_FILE_NAME}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fchmod(handle.fileno(), 0o644)
+            os.fsync(handle.fileno())
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
+def _backup(target: Path) -> Path:
+    # A name not ending in ".rules", so udev ignores the backup although it sits in rules.d.
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup = target.with_name(f"{target.name}.bak-{stamp}")
+    n = 1
+    while backup.exists():
+        backup = target.with_name(f"{target.name}.bak-{stamp}-{n}")
+        n += 1
+    try:
+        os.link(target, backup)  # the old inode stays intact: rename only replaces the name
+    except OSError:
+        shutil.copy2(target, backup)
+        with open(backup, "rb") as handle:
+            os.fsync(handle.fileno())
+    return backup
+
+
+def _os_error_text(exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0, "")
+    return f"{exc.strerror or exc}{f' ({name})' if name else ''}"
+
+
+def run_udevadm(udevadm: str, out: Outcome) -> bool:
+    ok = True
+    for args in RELOAD_COMMANDS:
+        cmd = [udevadm, *args]
+        shown = " ".join(shlex.quote(c) for c in ["udevadm", *args])
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=UDEVADM_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            out.say(f"  {shown}: could not run ({exc})")
+            ok = False
+            break
+        if proc.returncode == 0:
+            out.say(f"  {shown}: ok")
+        else:
+            detail = (proc.stderr or proc.stdout).strip().splitlines()
+            out.say(f"  {shown}: exit {proc.returncode}{': ' + detail[-1] if detail else ''}")
+            ok = False
+            break
+    return ok
+
+
+def _recheck(root: Path, group: str, mode: str, out: Outcome, reloaded: bool) -> None:
+    from rknn_envcheck.udev.devices import connected_devices, ordinary_user_access
+
+    devices = connected_devices(root)
+    if not devices:
+        out.say("No Rockchip (2207) USB device is connected now; the rule applies when you plug one in.")
+        out.replug_needed = False
+        return
+    as_root = os.geteuid() == 0
+    missing = []
+    for dev in devices:
+        label = f"2207:{dev.get('pid')} on bus {dev.get('busnum')} device {dev.get('devnum')}"
+        if as_root:
+            ok, why = ordinary_user_access(dev, {group} if mode != "world" else set())
+        else:
+            ok = dev.get("can_open")
+            why = f"{dev.get('node')}: this user {'can' if ok else 'cannot'} open it (os.access read+write)"
+        out.say(f"  {label}: {'accessible' if ok else 'NOT accessible' if ok is False else 'unknown'} — {why}")
+        if not ok:
+            missing.append(label)
+    if missing:
+        out.replug_needed = True
+        reason = "udev has applied the new rule to no connected device yet" if reloaded else "udev was not reloaded"
+        out.say(f"Replug needed: {reason}. Unplug the board(s) and plug them in again (or reboot), then run `{tool_command()} udev`.")
+    else:
+        out.replug_needed = False
+        out.say("Every connected Rockchip device is accessible now; no replug needed.")
+
+
+def install(root="/", mode="uaccess", group="plugdev", usb_ids=None, dry_run=False, matrix=None,
+            udevadm: str | None = "auto", platform: str | None = None) -> Outcome:
+    """Install the rules file under root/etc/udev/rules.d. udevadm="auto": find it, only for root "/"."""
+    root = Path(root)
+    target_dir = root / RULES_DIR
+    target = target_dir / RULE_FILE_NAME
+    out = Outcome(exit_code=0, target=str(target))
+    platform = platform or sys.platform
+    if not platform.startswith("linux"):
+        out.action = "not-linux"
+        out.exit_code = 2
+        for line in NOT_LINUX.get(platform, ["udev rules exist only on Linux; nothing to install on this system."]):
+            out.say(line)
+        return out
+
+    rule_group = group
+    if mode != "world":
+        known = group_exists(group, root)
+        if known is False and mode == "group":
+            out.action = "refused"
+            out.exit_code = 2
+            out.say(f"Group {group!r} does not exist on this system, so GROUP=\"{group}\" would be ignored by udev.")
+            out.say(f"Create it first: sudo groupadd {shlex.quote(group)}   (or pick another with --group)")
+            return out
+        if known is False:
+            out.say(f"Group {group!r} does not exist here: writing the rule without GROUP (seat users still get access via uaccess).")
+            rule_group = None
+    text = render_rules(mode, rule_group, usb_ids)
+
+    try:
+        existing = target.read_bytes().decode("utf-8", errors="replace") if target.is_file() else None
+    except OSError as exc:
+        existing = None
+        out.say(f"Cannot read the existing {target}: {_os_error_text(exc)}")
+    if existing == text:
+        out.action = "unchanged"
+        out.say(f"{target}: already installed, nothing changed.")
+        return out
+
+    commands = [f"udevadm {' '.join(a)}" for a in RELOAD_COMMANDS]
+    if dry_run:
+        out.action = "dry-run"
+        out.say(f"Dry run: nothing is changed. `--install` would:")
+        if existing is not None:
+            out.say(f"  1. keep the current {target} (it differs) as {target.name}.bak-<date-time> beside it")
+        out.say(f"  {'2' if existing is not None else '1'}. write {target} (mode 0644, {len(text.encode())} bytes):")
+        out.lines.extend("     | " + line for line in text.rstrip("\n").split("\n"))
+        out.say("  then run:")
+        out.lines.extend("     " + c for c in commands)
+        out.say("  and check again which connected Rockchip devices can be opened.")
+        out.say("To do it: " + (sudo_command(install_argv(mode, group, str(root), matrix)) if os.geteuid() != 0
+                                 else tool_command() + " " + " ".join(shlex.quote(a) for a in install_argv(mode, group, str(root), matrix))))
+        return out
+
+    if not target_dir.is_dir():
+        out.action = "failed"
+        out.exit_code = 1
+        what = "is not a directory" if target_dir.exists() or _blocked_by_file(target_dir) else "does not exist"
+        out.say(f"Cannot install: {target_dir} {what} (is udev installed? is --root {root} right?). Nothing was written.")
+        return out
+
+    if os.geteuid() != 0 and not os.access(target_dir, os.W_OK):
+        out.action = "refused"
+        out.exit_code = 2
+        out.say(f"Writing {target} needs root (running as uid {os.geteuid()}). Nothing was changed. Run:")
+        out.say("  " + sudo_command(install_argv(mode, group, str(root), matrix)))
+        return out
+
+    try:
+        temp = _write_temp(target_dir, text)
+    except OSError as exc:
+        out.action = "failed"
+        out.exit_code = 1
+        out.say(f"Cannot write in {target_dir}: {_os_error_text(exc)}. Nothing was changed"
+                + (f"; {target} is untouched." if existing is not None else "."))
+        return out
+    try:
+        if existing is not None:
+            out.backup = str(_backup(target))
+        os.replace(temp, target)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        out.action = "failed"
+        out.exit_code = 1
+        out.say(f"Cannot replace {target}: {_os_error_text(exc)}. It is untouched.")
+        return out
+    _fsync_dir(target_dir)
+    out.action = "written"
+    if out.backup:
+        out.say(f"Backed up the previous {target.name} as {out.backup}")
+    out.say(f"Wrote {target} (--mode {mode}):")
+    out.lines.extend("  | " + line for line in text.rstrip("\n").split("\n") if not line.startswith("#"))
+
+    if udevadm == "auto":
+        udevadm = shutil.which("udevadm") if root == Path("/") else None
+        if root != Path("/"):
+            out.say(f"--root {root}: not reloading this machine's udev; on the target system run: " + "; ".join(f"sudo {c}" for c in commands))
+            out.reloaded = None
+            return out
+    if not udevadm:
+        out.say("udevadm was not found (a container, or udev is not installed): the file is written and takes effect")
+        out.say("when udev next starts; on the host run: " + "; ".join(f"sudo {c}" for c in commands))
+        out.reloaded = False
+    else:
+        out.say("Reloading udev, re-applying rules to vendor 2207 devices only:")
+        out.reloaded = run_udevadm(udevadm, out)
+        if not out.reloaded:
+            out.say("udev did not reload (is systemd-udevd running?); the file is written and applies when udev next starts.")
+    _recheck(root, group, mode, out, bool(out.reloaded))
+    return out
+
+
+def _blocked_by_file(directory: Path) -> bool:
+    return any(parent.is_file() for parent in directory.parents)

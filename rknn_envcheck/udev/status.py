@@ -1,0 +1,218 @@
+"""Checks for `rknn-envcheck udev`: rules files, their order, what they grant, connected devices.
+
+Run as root, the question "can I open it" is moot (root opens every node), so the checks answer
+for an ordinary user in the chosen group (default plugdev) at the local seat instead.
+"""
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+from pathlib import Path
+
+from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, WARN, Check, Fix
+from rknn_envcheck.udev import grants as grants_mod
+from rknn_envcheck.udev.devices import connected_devices, ordinary_user_access
+from rknn_envcheck.udev.install import NOT_LINUX, tool_command, udev_fix_commands
+from rknn_envcheck.udev.scan import RULES_DIRS, active_files, load_rules_files, scan_rules
+
+SUBJECT = "udev"
+COMPONENT = "udev rules"
+SOURCE = "toolkit1.md §4.1 (update_rk1808_usb_rule.sh); seed §1.7.2 item 4"
+
+
+def _user_groups() -> set[str]:
+    names = set()
+    for gid in set(os.getgroups()) | {os.getegid()}:
+        try:
+            names.add(grp.getgrgid(gid).gr_name)
+        except KeyError:
+            pass
+    return names
+
+
+def _user_name() -> str:
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
+def _fix(extra: list[str] | None = None, text: str = "") -> Fix:
+    return Fix(text or "install a narrower rule than the vendor's (read it first with --dry-run), then replug the board",
+               (extra or []) + udev_fix_commands())
+
+
+def _how(root: Path) -> str:
+    return "the *.rules files in " + ", ".join("/" + d for d in RULES_DIRS) + (f" under {root}" if str(root) != "/" else "") + \
+        ", taken in udev's order (by file name; /etc replaces same-named files)"
+
+
+def _summary(scanned: list[dict]) -> str:
+    parts = []
+    for f in scanned:
+        if f["overridden_by"] or f["masked"]:
+            parts.append(f"{f['path']} ({'masked' if f['masked'] else 'overridden by ' + f['overridden_by']})")
+            continue
+        for line in f["lines"]:
+            granted = " ".join(f'{k}="{v}"' for k, v in line["grants"].items() if v is not None) or "no grant on this line"
+            parts.append(f"{f['path']}:{line['lineno']} {granted}")
+    return "; ".join(parts) or "no rules file mentions 2207"
+
+
+def _pid_label(row: dict) -> str:
+    return f"2207:{row['pid']} ({row.get('mode', '')})" if row.get("pid") else "2207:* (loader/other)"
+
+
+def build_checks(root="/", group: str = "plugdev", usb_ids=None, platform: str | None = None) -> list[Check]:
+    import sys
+
+    root = Path(root)
+    platform = platform or sys.platform
+    if not platform.startswith("linux"):
+        lines = NOT_LINUX.get(platform, ["udev rules exist only on Linux."])
+        return [Check(id="udev.platform", title="udev rules (Linux only)", status=SKIPPED, component=COMPONENT,
+                      subject=SUBJECT, observed=platform, how="sys.platform", expected="linux",
+                      source="toolkit1.md §4.2; seed §1.7.2 items 6-7", message=" ".join(lines))]
+
+    as_root = os.geteuid() == 0
+    files = load_rules_files(root)
+    scanned = scan_rules(root)
+    vendor_files = [f for f in active_files(files) if f.mentions_vendor]
+    seat_rules = any(f.name == grants_mod.SEAT_LATE_RULES for f in active_files(files))
+    who_groups = {group} if as_root else _user_groups()
+    who = (f"an ordinary user in group {group} at the local seat" if as_root else f"user {_user_name()}")
+    known = [r for r in (usb_ids or []) if str(r.get("vid", "")).lower() == "2207" and r.get("pid")]
+    pids = [r for r in {r["pid"].lower(): r for r in known}.values()] + [{"pid": None}]
+
+    checks: list[Check] = []
+    evidence = []
+    for f in scanned:
+        state = " (overridden by %s: udev does not read it)" % f["overridden_by"] if f["overridden_by"] else ""
+        state += " (masked)" if f["masked"] else ""
+        evidence.append(f"{f['path']}{state}")
+        for line in f["lines"]:
+            granted = ", ".join(f'{k}="{v}"' for k, v in line["grants"].items() if v is not None) or "no MODE/GROUP/TAG/OWNER"
+            evidence.append(f"  line {line['lineno']}: {line['text']}  → {granted}")
+
+    results = []
+    for row in pids:
+        eff = grants_mod.evaluate(vendor_files, "2207", row["pid"])
+        ok, why = grants_mod.user_access(eff, who_groups, True if as_root else None, seat_rules)
+        results.append((row, eff, ok, why))
+    assumptions = sorted({a for _, eff, _, _ in results for a in eff.assumptions})
+    evidence += [f"assumption: {a}" for a in assumptions]
+
+    granted = [r for r in results if r[2]]
+    observed = _summary(scanned)
+    if not vendor_files:
+        status, message = WARN, (
+            f"no udev rules file mentions vendor 2207, so {who} cannot open Rockchip USB devices "
+            "(adb shows `no permissions`, NTB boards and the compute stick are not found)" + ("" if as_root else "")
+        )
+        fix = _fix()
+    elif len(granted) == len(results):
+        why = results[0][3] if len({r[3] for r in results}) == 1 else "; ".join(f"{_pid_label(r[0])}: {r[3]}" for r in results)
+        status, message, fix = OK, f"{who} can open Rockchip USB devices: {why}", None
+        if results[0][1].mode and results[0][1].mode.value.endswith("6") and "rknn-envcheck" not in results[0][1].mode.where:
+            message += " — every local user, as the vendor's rule does; `udev --install` grants it only to the seat user and group " + group
+    else:
+        denied = [r for r in results if not r[2]]
+        why = "; ".join(f"{_pid_label(r[0])}: {r[3]}" for r in denied)
+        status = WARN
+        message = f"{who} cannot open every Rockchip USB device: {why}"
+        extra = []
+        eff = denied[0][1]
+        if not as_root and eff.group and eff.group.value not in who_groups:
+            extra = [f"sudo usermod -aG {eff.group.value} {_user_name()}   # then log out and in again"]
+        fix = _fix(extra)
+    checks.append(Check(id="udev.rules", title="udev rules for Rockchip USB (vendor 2207)", status=status,
+                        component=COMPONENT, subject=SUBJECT, observed=observed, how=_how(root),
+                        expected=f"a rule letting {who} read and write 2207 devices", source=SOURCE,
+                        message=message, fix=fix, evidence=evidence))
+
+    checks += _override_checks(files, root)
+    checks += _order_checks(results)
+    checks += _device_checks(root, group, who_groups, as_root, results, usb_ids or [])
+    return checks
+
+
+def _override_checks(files, root: Path) -> list[Check]:
+    checks = []
+    by_path = {str(f.path): f for f in files}
+    for hidden in files:
+        if not hidden.overridden_by or not hidden.mentions_vendor:
+            continue
+        winner = by_path[hidden.overridden_by]
+        if winner.masked:
+            status, msg = WARN, f"{winner.path} masks {hidden.path} (empty or a link to /dev/null): its 2207 rules are not applied"
+        elif not winner.mentions_vendor:
+            status, msg = WARN, f"{winner.path} replaces {hidden.path} and no longer mentions 2207: the vendor 2207 rules in {hidden.name} are lost"
+        else:
+            status, msg = OK, f"{winner.path} replaces {hidden.path} (same name, higher-priority directory): udev reads only the {winner.directory} copy"
+        checks.append(Check(id=f"udev.override.{hidden.name}", title=f"{hidden.name} is overridden", status=status,
+                            component=COMPONENT, subject=SUBJECT, observed=f"{hidden.path} overridden by {winner.path}",
+                            how=_how(root), expected="udev reads one file per name: /etc, then /run, then /usr/local/lib, /usr/lib, /lib",
+                            source="udev(7): rules files", message=msg,
+                            fix=None if status == OK else Fix(f"remove or edit {winner.path} if the {hidden.name} rules are wanted",
+                                                              [f"sudo rm {winner.path}"])))
+    return checks
+
+
+def _order_checks(results) -> list[Check]:
+    late = sorted({w for _, eff, _, _ in results for w in eff.uaccess_too_late})
+    if not late:
+        return []
+    return [Check(id="udev.uaccess_order", title='TAG+="uaccess" set too late', status=WARN, component=COMPONENT,
+                  subject=SUBJECT, observed=late, how="the rules files' names compared with 73-seat-late.rules",
+                  expected=f"TAG+=\"uaccess\" in a file sorting before {grants_mod.SEAT_LATE_RULES}", source="systemd-logind 73-seat-late.rules",
+                  message=f"{', '.join(late)}: the uaccess tag is added after {grants_mod.SEAT_LATE_RULES} ran, so the seat user never gets the ACL",
+                  fix=_fix(text="rename the file to start with a number below 73, or let rknn-envcheck write 70-rknn-envcheck-rockchip.rules"))]
+
+
+def _device_checks(root: Path, group: str, who_groups: set[str], as_root: bool, results, usb_ids) -> list[Check]:
+    base = root / "sys" / "bus" / "usb" / "devices"
+    how = f"{base}/*/idVendor, idProduct, busnum, devnum; stat and os.access on {root / 'dev/bus/usb'}/BBB/DDD"
+    if not base.is_dir():
+        return [Check(id="udev.devices", title="connected Rockchip USB devices", status=UNKNOWN, component="usb",
+                      subject=SUBJECT, observed=None, how=how, expected="sysfs USB device list",
+                      message=f"cannot list USB devices: {base} does not exist (a container without /sys/bus/usb?)")]
+    devices = connected_devices(root)
+    if not devices:
+        return [Check(id="udev.devices", title="connected Rockchip USB devices", status=SKIPPED, component="usb",
+                      subject=SUBJECT, observed=[], how=how, expected="a 2207 device when a board is plugged in",
+                      message="no Rockchip (vendor 2207) USB device is connected now")]
+    meanings = {str(r.get("pid", "")).lower(): r for r in usb_ids}
+    by_pid = {r[0]["pid"]: r for r in results}
+    checks = []
+    for dev in devices:
+        row = meanings.get(dev["pid"] or "", {})
+        label = f"2207:{dev['pid']} ({row.get('meaning') or row.get('mode') or 'mode not in matrices/usb.toml'}) on bus {dev['busnum']} device {dev['devnum']}"
+        rule_result = by_pid.get(dev["pid"]) or by_pid[None]
+        node_ok, node_why = ordinary_user_access(dev, who_groups)
+        observed = (f"2207:{dev['pid']} {dev.get('node')} " + (f"{dev['node_mode']} {dev['node_owner']}:{dev['node_group']}"
+                    + (f" ACL {', '.join(dev['node_acl'])}" if dev.get("node_acl") else "") if dev.get("node_exists") else "node missing"))
+        fix = None
+        if not dev.get("node_exists"):
+            status = UNKNOWN
+            message = f"{label}: {node_why}; cannot check who can open it"
+        elif as_root:
+            status = OK if node_ok else WARN
+            message = (f"{label}: root can open every device; an ordinary user in group {group} at the local seat "
+                       f"{'can' if node_ok else 'could not'} open it now ({node_why}). Per the rules: {rule_result[3]}")
+            if not node_ok:
+                fix = _fix(text="install the rule, then replug" if not rule_result[2] else "the rules grant access but the node does not have it yet: replug the board")
+        elif dev.get("can_open"):
+            status, message = OK, f"{label}: {_user_name()} can open {dev['node']} ({node_why})"
+        else:
+            status = FAIL
+            message = f"{label}: {_user_name()} cannot open {dev['node']} ({node_why}); adb shows `no permissions`, the toolkit cannot reach the board"
+            if rule_result[2]:
+                fix = Fix("the rules grant access but this device node predates them: unplug and replug the board",
+                          [f"{tool_command()} udev"])
+            else:
+                fix = _fix()
+        checks.append(Check(id=f"udev.device.{dev['busnum']}-{dev['devnum']}", title=f"access to Rockchip USB device {dev['busnum']}-{dev['devnum']}",
+                            status=status, component="usb", subject=SUBJECT, observed=observed, how=how,
+                            expected="read+write for the user running the toolkit", source=SOURCE, message=message, fix=fix))
+    return checks

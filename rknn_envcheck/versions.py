@@ -1,0 +1,85 @@
+"""Vendor version strings → comparable versions.
+
+Rockchip writes versions several ways: PEP 440 (`2.3.2`, `2.0.0b0`), a PEP 440 local part
+(`1.5.2+b642f30c`), a non-PEP 440 hash suffix (`1.4.0-22dcfef4`, wheel `1.4.0_22dcfef4`), a `v`
+prefix (`v1.3.2`), four parts (`0.9.7.1`). Galcore driver versions (`6.4.6.5.351518`,
+`6.4.3.p2.336687`) are not versions in this sense and are compared as exact strings elsewhere.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+# `1.4.0-22dcfef4` / `1.4.0_22dcfef4`: a git hash glued on with - or _ (toolkit2 1.1–1.4 wheels).
+_HASH_SUFFIX = re.compile(r"^(?P<base>\d+(?:\.\d+)+(?:(?:a|b|rc)\d+)?)[-_](?P<hash>[0-9a-f]{6,40})$", re.I)
+# `1.6.0-rc` / `1.6.0-rc1` / `1.7.5-beta`: pre-release words with a dash.
+_DASH_PRE = re.compile(r"^(?P<base>\d+(?:\.\d+)+)-(?P<pre>rc|beta|b|alpha|a)(?P<num>\d*)$", re.I)
+
+
+def normalize(text: str) -> str:
+    """Return the PEP 440 spelling of a vendor version string, or raise ValueError naming it."""
+    if not isinstance(text, str):
+        raise ValueError(f"version must be a string, got {type(text).__name__}")
+    raw = text.strip()
+    if not raw:
+        raise ValueError("empty version string")
+    candidate = raw[1:] if raw[:1] in ("v", "V") and raw[1:2].isdigit() else raw
+    match = _HASH_SUFFIX.match(candidate)
+    if match:
+        candidate = f"{match.group('base')}+{match.group('hash').lower()}"
+    match = _DASH_PRE.match(candidate)
+    if match:
+        pre = {"beta": "b", "alpha": "a"}.get(match.group("pre").lower(), match.group("pre").lower())
+        candidate = f"{match.group('base')}{pre}{match.group('num') or '0'}"
+    try:
+        Version(candidate)
+    except InvalidVersion:
+        raise ValueError(f"{raw!r} is not a version (expected something like 1.7.5, 2.3.2, 2.0.0b0 or 1.4.0-22dcfef4)") from None
+    return candidate
+
+
+@lru_cache(maxsize=4096)
+def parse_version(text: str) -> Version:
+    """Parse a vendor version string; raise ValueError with the offending text."""
+    return Version(normalize(text))
+
+
+def public(text: str) -> Version:
+    """The version without its local part: `1.5.2+b642f30c` and `1.5.2` compare equal."""
+    return Version(parse_version(text).public)
+
+
+def try_parse(text) -> Version | None:
+    try:
+        return parse_version(text)
+    except (ValueError, TypeError):
+        return None
+
+
+@lru_cache(maxsize=1024)
+def specifier(text: str) -> SpecifierSet:
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        raise ValueError(f"{text!r} is not a version specifier (expected e.g. '>=1.10.0,<=1.13.2')") from None
+
+
+def matches(version_text: str, spec_text: str) -> bool:
+    """Does a vendor version fall in a specifier? Pre-releases count (2.0.0b0 is a real release)."""
+    return specifier(spec_text).contains(public(version_text), prereleases=True)
+
+
+def in_versions(version_text: str, versions) -> bool:
+    """`versions` is a matrix field: a list of exact versions or a specifier string."""
+    if isinstance(versions, str):
+        return matches(version_text, versions)
+    wanted = public(version_text)
+    return any(public(v) == wanted for v in versions)
+
+
+def major_minor(text: str) -> tuple[int, int]:
+    release = parse_version(text).release
+    return (release[0], release[1] if len(release) > 1 else 0)
