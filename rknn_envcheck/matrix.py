@@ -6,6 +6,7 @@ with file, table, row number and field — the matrices are input like any other
 """
 from __future__ import annotations
 
+import os
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -56,8 +57,9 @@ def _default_dir() -> Path:
 
 
 class Matrix:
-    def __init__(self, directory: Path, tables: dict[str, list[dict]], meta: dict, sources: dict):
+    def __init__(self, directory: Path, tables: dict[str, list[dict]], meta: dict, sources: dict, extras: dict | None = None):
         self.directory = directory
+        self.extras = extras or {}
         self.tables = tables
         self.meta = meta
         self.sources = sources
@@ -225,6 +227,54 @@ def _validate_rows(path: Path, table: str, rows) -> list[dict]:
     return rows
 
 
+def _cache_file(root: Path, files: list[Path]) -> Path | None:
+    """A per-user cache of the parsed, validated set, keyed by every file's path, size and mtime.
+
+    Parsing ~9,000 lines of TOML in pure Python costs ~100 ms — most of a check's budget — so a
+    valid set is stored with marshal (~3 ms to read). Any change to any file invalidates it.
+    """
+    import hashlib
+
+    from rknn_envcheck import __version__
+
+    base = os.environ.get("RKNN_ENVCHECK_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rknn-envcheck")
+    if base in ("", "0", "off"):
+        return None
+    key = hashlib.sha256(__version__.encode())
+    for path in files:
+        stat = path.stat()
+        key.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return Path(base) / f"matrix-{key.hexdigest()[:32]}.marshal"
+
+
+def _read_cache(cache: Path | None):
+    import marshal
+
+    if cache is None:
+        return None
+    try:
+        with open(cache, "rb") as handle:
+            return marshal.load(handle)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+
+
+def _write_cache(cache: Path | None, payload) -> None:
+    import marshal
+    import tempfile
+
+    if cache is None:
+        return
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".matrix-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            marshal.dump(payload, handle)
+        os.replace(tmp, cache)
+    except (OSError, ValueError):
+        pass  # a read-only home only costs speed
+
+
 @lru_cache(maxsize=8)
 def _load(directory: str) -> Matrix:
     root = Path(directory)
@@ -233,9 +283,18 @@ def _load(directory: str) -> Matrix:
     files = sorted(root.glob("*.toml"))
     if not files:
         raise UsageError(f"matrix directory {root} contains no *.toml files")
+    try:
+        cache = _cache_file(root, files)
+    except OSError:
+        cache = None
+    cached = _read_cache(cache)
+    if cached is not None:
+        tables, meta, sources, extras = cached
+        return Matrix(root, tables, meta, sources, extras)
     tables: dict[str, list[dict]] = {}
     meta: dict = {}
     sources: dict = {}
+    extras: dict[str, dict] = {}
     for path in files:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -250,13 +309,16 @@ def _load(directory: str) -> Matrix:
                 sources.update(value)
             elif key in SCHEMA:
                 tables.setdefault(key, []).extend(_validate_rows(path, key, value))
-            elif key in ("message", "meta", "udev_rule") or isinstance(value, dict):
-                tables.setdefault(key, []).extend(value if isinstance(value, list) else [value])
+            elif isinstance(value, dict):
+                extras.setdefault(key, {}).update(value)  # settings tables of a data file (e.g. messages.toml [scan])
+            elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+                tables.setdefault(key, []).extend(value)  # tables other readers validate (e.g. [[message]] for explain)
             else:
                 raise UsageError(f"matrix file {path}: unknown table '{key}'; known tables: {', '.join(sorted(SCHEMA))} (docs/matrices.md)")
     if not meta.get("version") or not meta.get("date"):
         raise UsageError(f"matrix directory {root}: no [matrix] table with 'version' and 'date' (expected in matrix.toml)")
-    return Matrix(root, tables, meta, sources)
+    _write_cache(cache, (tables, meta, sources, extras))
+    return Matrix(root, tables, meta, sources, extras)
 
 
 def load_matrix(directory=None) -> Matrix:

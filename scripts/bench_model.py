@@ -36,9 +36,9 @@ def write_model(path: str, size_mb: int) -> None:
         fh.write(struct.pack("<Q", len(meta)) + meta)
 
 
-def time_once(cmd: list[str]) -> float:
+def time_once(cmd: list[str], env: dict) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1, 3):
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr.decode()[-400:]}")
@@ -50,11 +50,19 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--size-mb", type=int, default=100)
     parser.add_argument("--board-facts", action="store_true", help="also judge against a board from a facts file")
+    parser.add_argument("--no-bytecode", action="store_true",
+                        help="keep PYTHONDONTWRITEBYTECODE as inherited (every module compiled from source on every run)")
     args = parser.parse_args()
+    env = dict(os.environ)
 
     exe = shutil.which("rknn-envcheck")
     base = [exe] if exe else [sys.executable, "-m", "rknn_envcheck"]
     with tempfile.TemporaryDirectory() as tmp:
+        if not args.no_bytecode:
+            # An installed package has .pyc files; let both commands use a bytecode cache kept
+            # outside the source tree, as a normal install would.
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = os.path.join(tmp, "pycache")
         model = os.path.join(tmp, "big.rknn")
         write_model(model, args.size_mb)
         preflight = [*base, "model", model]
@@ -65,15 +73,15 @@ def main() -> int:
                     {"serial": "B1", "state": "device", "chip": "RK3588", "librknn_runtime": "2.3.2", "rknn_server": "2.3.2"}]}, fh)
             preflight += ["--facts", facts]
         version = [*base, "--version"]
-        time_once(version), time_once(preflight)  # warm the page cache and .pyc files
+        time_once(version, env), time_once(preflight, env)  # warm the page cache and .pyc files
         version_times, preflight_times = [], []
         for _ in range(args.runs):
-            version_times.append(time_once(version))
-            preflight_times.append(time_once(preflight))
+            version_times.append(time_once(version, env))
+            preflight_times.append(time_once(preflight, env))
         size = os.path.getsize(model)
     v, p = statistics.median(version_times), statistics.median(preflight_times)
     print(f"model size              : {size / 1e6:.1f} MB ({size} bytes)")
-    print(f"runs                    : {args.runs} each, alternating")
+    print(f"runs                    : {args.runs} each, alternating; bytecode cache: {'off (PYTHONDONTWRITEBYTECODE inherited)' if args.no_bytecode else 'on (PYTHONPYCACHEPREFIX in a temp dir)'}")
     print(f"rknn-envcheck --version : median {v * 1000:.1f} ms (min {min(version_times) * 1000:.1f}, max {max(version_times) * 1000:.1f})")
     print(f"rknn-envcheck model     : median {p * 1000:.1f} ms (min {min(preflight_times) * 1000:.1f}, max {max(preflight_times) * 1000:.1f})")
     ratio = p / v

@@ -235,3 +235,30 @@ def test_directory_missing_and_unreadable(tmp_path):
     plain = write(tmp_path, "plain.rknn", v1_normal())
     with pytest.raises(ModelFileError, match="cannot read model file"):
         read_model_info(plain / "inner.rknn")  # a path through a file: ENOTDIR from stat
+
+
+@pytest.mark.parametrize("raw", ["1.7.5", "v1.3.2", "1.7.5b1", "2.0.0b0", "1.6.0+81f21f4d", "1.4.0-22dcfef4", "0.9.9", "2.3.2", "1.5.2+b642f30c"])
+def test_fast_version_normalisation_agrees_with_versions_module(raw):
+    from rknn_envcheck.model.header import normalize_toolkit_version
+    from rknn_envcheck.versions import normalize
+
+    assert normalize_toolkit_version(raw) == normalize(raw)
+
+
+def test_model_matrix_subset_equals_full_matrix():
+    from rknn_envcheck.matrix import load_matrix
+    from rknn_envcheck.model.matrix_subset import load_model_matrix
+
+    subset, full = load_model_matrix(), load_matrix()
+    assert subset.rows("chip") == full.rows("chip") and subset.rows("chip")
+    assert subset.model_formats() == full.model_formats() and subset.model_formats()
+    assert (subset.version, subset.date) == (full.version, full.date)
+
+
+def test_model_matrix_subset_refuses_bad_row(tmp_path):
+    from rknn_envcheck.model.matrix_subset import load_model_matrix
+
+    (tmp_path / "matrix.toml").write_text('[matrix]\nversion = "t"\ndate = "2026-01-01"\n')
+    (tmp_path / "m.toml").write_text('[[model_format]]\npackage = "rknn-toolkit2"\nformat = "six"\nproduced_by = ">=1.5.2"\nmin_runtime = "1.5.2"\nheader_size = 64\nsource = "x"\n')
+    with pytest.raises(Exception, match="field 'format' must be of type int"):
+        load_model_matrix(tmp_path)

@@ -52,7 +52,8 @@ def test_lists_only_rockchip_devices_with_node_facts(tmp_path):
     adb = devices[0]
     assert adb["node"] == str(tmp_path / "dev/bus/usb/001/005") and adb["node_exists"]
     assert adb["node_mode"] == "0660" and adb["node_owner"] == "root"
-    assert adb["can_open"] is (os.geteuid() == 0 or None) or adb["can_open"] in (True, False)
+    if os.geteuid() == 0:
+        assert adb["can_open"] is True  # root opens anything; the non-root answer is tested below
     ntb = devices[1]
     assert ntb["node_exists"] is False and ntb["node"].endswith("dev/bus/usb/003/075")
     assert ordinary_user_access(ntb, {"plugdev"})[0] is None

@@ -193,11 +193,11 @@ def _file_spec(file: str, path: str, spec) -> FileSpec:
     for i, s in enumerate(strings):
         if len(s) < 4 or not _PRINTABLE.match(s):
             raise _fail(file, f"{key}.strings[{i}]", f"{s!r} would not be printed by `strings` (needs >= 4 printable ASCII characters, no newline)")
-    return FileSpec(path, "binary", data=binary_bytes(strings, spec.get("size")), strings=strings,
+    return FileSpec(path, "binary", data=binary_bytes(strings), strings=strings,
                     mode=mode if mode is not None else 0o755, size=spec.get("size"))
 
 
-def _processes(file: str, items: list, default_user: str) -> List[Process]:
+def _processes(file: str, items: list) -> List[Process]:
     procs = [Process(1, "init", "/sbin/init", "root")]
     for i, item in enumerate(items):
         if isinstance(item, str):
@@ -245,8 +245,8 @@ def _python_files(file: str, py: dict, files: Dict[str, FileSpec]) -> tuple:
 def profile_from_dict(data: dict, name: str, file: str = "<dict>") -> Profile:
     _check_types(file, data)
     meta, board = data["meta"], data["board"]
-    if meta["expect_status"] not in ("ok", "warn", "fail"):
-        raise _fail(file, "meta.expect_status", f"must be ok, warn or fail, got {meta['expect_status']!r}")
+    if meta["expect_status"] not in ("ok", "warn", "fail", "unknown"):
+        raise _fail(file, "meta.expect_status", f"must be ok, warn, fail (or unknown for a replayed board), got {meta['expect_status']!r}")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+==\S+", meta["toolkit"]):
         raise _fail(file, "meta.toolkit", f"must look like \"rknn-toolkit2==2.3.2\", got {meta['toolkit']!r}")
     if board["os"] not in ("linux", "android"):
@@ -292,7 +292,7 @@ def profile_from_dict(data: dict, name: str, file: str = "<dict>") -> Profile:
         uname_version=kernel.get("version", "#1 SMP PREEMPT"), uname_machine=kernel.get("machine", board["arch"]),
         dmesg=_str_list(file, "kernel.dmesg", kernel.get("dmesg", [])),
         modules=_modules(file, kernel.get("modules", [])), files=files,
-        processes=_processes(file, board.get("processes", []), user),
+        processes=_processes(file, board.get("processes", [])),
         python_version=python_version, python_executable=python_exe, faults=faults,
     )
 

@@ -294,7 +294,8 @@ def _bre_to_python(pattern: str) -> str:
 @tool("grep", "egrep", "fgrep")
 def grep(sh, argv, io):
     opts = {"i": False, "E": argv[0] == "egrep", "F": argv[0] == "fgrep", "o": False, "h": False, "H": False,
-            "s": False, "c": False, "v": False, "q": False, "n": False, "l": False, "w": False, "x": False}
+            "s": False, "c": False, "v": False, "q": False, "n": False, "l": False, "w": False, "x": False,
+            "a": False, "I": False, "r": False}  # -a/-I: binary handling is not modelled (lines are bytes already)
     patterns, files, max_count = [], [], None
     args = argv[1:]
     while args:

@@ -112,7 +112,7 @@ def build_vfs(profile: Profile, missing_binaries=None) -> VirtualFS:
     for d in ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/lib", "/etc", "/proc", "/sys", "/dev", "/tmp", "/root"):
         fs.mkdirs(d)
     tool_dir = "/system/bin" if profile.os == "android" else "/bin"
-    for tool in TOOLS:
+    for tool in TOOLS + (["getprop"] if profile.os == "android" else []):
         fs.write(f"{tool_dir}/{tool}", binary_bytes([] if profile.os == "android" else ["BusyBox v1.27.2"]), mode=0o755)
     fs.write("/dev/null", b"", mode=0o666)
     fs.write("/proc/version", f"Linux version {profile.uname_release} (builder@rockchip) {profile.uname_version}\n".encode(), mode=0o444)

@@ -254,15 +254,26 @@ def _read_metadata(info: ModelInfo, metadata: dict) -> None:
         info.evidence["pre_compile_flag"] = "JSON key 'pre_compile' (not trusted: online pre-compiled models say 0)"
 
 
+# The spellings toolkits write into models (`1.7.5`, `v1.3.2`, `1.7.5b1`, `2.0.0b0`,
+# `1.6.0+81f21f4d`, `1.4.0-22dcfef4`), normalised here without importing `packaging` (that
+# import alone is a third of the preflight's budget); anything else goes to versions.normalize.
+_COMMON_VERSION = re.compile(r"^[vV]?(\d+(?:\.\d+)+)((?:a|b|rc)\d+)?(?:[+]([0-9a-z]+(?:\.[0-9a-z]+)*)|[-_]([0-9a-f]{6,40}))?$")
+
+
 def normalize_toolkit_version(raw: str) -> str | None:
     """`v1.3.2` → 1.3.2, `1.6.2-source_code` → 1.6.2, `1.6.0+81f21f4d` → 1.6.0+81f21f4d."""
+    text = raw.strip()
+    match = _COMMON_VERSION.match(text)
+    if match:
+        release, pre, local, githash = match.groups()
+        return release + (pre or "") + (f"+{local or githash}" if (local or githash) else "")
     from rknn_envcheck.versions import normalize
 
     try:
-        return normalize(raw)
+        return normalize(text)
     except ValueError:
         pass
-    match = _VERSION_HEAD.match(raw.strip())
+    match = _VERSION_HEAD.match(text)
     if not match:
         return None
     try:

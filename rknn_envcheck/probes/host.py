@@ -96,39 +96,53 @@ def _kill_tree(proc: subprocess.Popen) -> None:
         pass
 
 
-def run_probe(python: str, timeout: float = 10.0) -> dict:
-    """Run host_probe inside another interpreter; return its facts or raise UsageError."""
-    exe = _resolve_python(python)
-    label = f"--python {python}"
-    command = [exe, "-c", probe_command_code()]
-    started = time.perf_counter()
-    try:
-        proc = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            # Own process group so a timeout can kill grandchildren that hold the pipes open.
-            start_new_session=(os.name != "nt"),
-        )
-    except PermissionError:
-        raise UsageError(f"{label}: {exe} cannot be run by this user (permission denied)") from None
-    except OSError as exc:
-        if exc.errno == errno.ENOEXEC:
-            raise UsageError(f"{label}: {exe} is not a program this system can run (exec format error: no #! line, or built for another CPU)") from None
-        raise UsageError(f"{label}: cannot start {exe}: {exc.strerror or exc}") from None
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_tree(proc)
+class _ProbeProcess:
+    """The probe running in another interpreter; started at once, read by result()."""
+
+    def __init__(self, python: str, timeout: float):
+        self.exe = _resolve_python(python)
+        self.label = f"--python {python}"
+        self.timeout = timeout
+        self.started = time.perf_counter()
         try:
-            proc.communicate(timeout=2)
+            self.proc = subprocess.Popen(
+                [self.exe, "-c", probe_command_code()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                # Own process group so a timeout can kill grandchildren that hold the pipes open.
+                start_new_session=(os.name != "nt"),
+            )
+        except PermissionError:
+            raise UsageError(f"{self.label}: {self.exe} cannot be run by this user (permission denied)") from None
+        except OSError as exc:
+            if exc.errno == errno.ENOEXEC:
+                raise UsageError(f"{self.label}: {self.exe} is not a program this system can run "
+                                 "(exec format error: no #! line, or built for another CPU)") from None
+            raise UsageError(f"{self.label}: cannot start {self.exe}: {exc.strerror or exc}") from None
+
+    def result(self) -> dict:
+        remaining = max(0.05, self.timeout - (time.perf_counter() - self.started))
+        try:
+            out, err = self.proc.communicate(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise UsageError(f"{self.label}: {self.exe} did not answer within {self.timeout:g} s and was stopped; "
+                             "is it a Python interpreter? (a hanging sitecustomize.py or .pth file also does this)") from None
+        elapsed_ms = (time.perf_counter() - self.started) * 1000
+        return _parse_probe_output(self.label, self.exe, self.proc.returncode, out, err, elapsed_ms)
+
+    def stop(self) -> None:
+        _kill_tree(self.proc)
+        try:
+            self.proc.communicate(timeout=2)
         except subprocess.TimeoutExpired:
             pass
-        raise UsageError(f"{label}: {exe} did not answer within {timeout:g} s and was stopped; "
-                         "is it a Python interpreter? (a hanging sitecustomize.py or .pth file also does this)") from None
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    return _parse_probe_output(label, exe, proc.returncode, out, err, elapsed_ms)
+
+
+def run_probe(python: str, timeout: float = 10.0) -> dict:
+    """Run host_probe inside another interpreter; return its facts or raise UsageError."""
+    return _ProbeProcess(python, timeout).result()
 
 
 def _parse_probe_output(label: str, exe: str, returncode: int, out: bytes, err: bytes, elapsed_ms: float) -> dict:
@@ -148,7 +162,7 @@ def _parse_probe_output(label: str, exe: str, returncode: int, out: bytes, err: 
                              "Point --python at the Python 3 interpreter of your RKNN environment.")
         raise UsageError(f"{label}: {exe} is Python {version}; the probe needs Python 3.5 or newer")
     if isinstance(data, dict) and "probe_version" in data:
-        data.setdefault("how", {})["probe"] = f"{exe} -c <rknn_envcheck/probes/host_probe.py source> ({elapsed_ms:.0f} ms, exit code {returncode})"
+        data.setdefault("how", {})["probe"] = f"{exe} -c <source of rknn_envcheck/probes/host_probe.py> (exit code {returncode})"
         if returncode != 0:
             data.setdefault("errors", []).append({"section": "probe", "problem": f"exit code {returncode} after printing its facts: {_excerpt(err_text)}"})
         return data
@@ -189,13 +203,65 @@ class _Background(threading.Thread):
             self.error = f"{type(exc).__name__}: {exc}"
 
 
-def _udev_scanner():
-    """udev rules scanning lives in rknn_envcheck.udev (another module); use it when it is there."""
+def _scan_udev():
+    """udev rules files mentioning 2207, from rknn_envcheck.udev.scan; None (key left out) without it."""
     try:
         from rknn_envcheck.udev import scan
     except ImportError:
         return None
-    return getattr(scan, "scan_rules", None)
+    scanner = getattr(scan, "scan_rules", None)
+    return scanner() if scanner is not None else None
+
+
+class HostGathering:
+    """Host facts being gathered: the probe interpreter and the system scans start at once, so a
+    caller can do its own work (load the matrix, import the rules) while they run."""
+
+    def __init__(self, python: str | None = None, timeout: float = 10.0, *, usb_backend=None, matrix=None,
+                 system: bool = True):
+        self.python = python
+        self.timeout = timeout
+        # Started first: the other interpreter runs on another core while this one keeps working.
+        self.probe = _ProbeProcess(python, timeout) if python is not None else None
+        self.background: list[_Background] = []
+        if system:
+            from rknn_envcheck.probes import processes, tools, usb
+
+            self.background = [
+                _Background("usb", lambda: usb.scan_usb(backend=usb_backend, matrix=matrix)),
+                _Background("processes", lambda: processes.scan_processes(timeout=min(timeout, 3.0))),
+                _Background("tools", lambda: tools.scan_tools(timeout=min(timeout, 3.0))),
+            ]
+            if sys.platform.startswith("linux"):
+                # Imported inside the thread: the udev parser's imports are not free either.
+                self.background.append(_Background("udev", _scan_udev))
+            for worker in self.background:
+                worker.start()
+
+    def result(self) -> dict:
+        started = time.monotonic()
+        probe = self.probe.result() if self.probe is not None else probe_in_process()
+        host = dict(probe)
+        how = host.setdefault("how", {})
+        host["probe_errors"] = host.pop("errors", [])
+        host.pop("probe_version", None)
+        deadline = started + self.timeout
+        for worker in self.background:
+            worker.join(timeout=max(0.0, deadline - time.monotonic()))
+            name = worker.name.rsplit("-", 1)[-1]
+            if worker.is_alive():
+                host["probe_errors"].append({"section": name, "problem": f"did not finish within {self.timeout:g} s"})
+                continue
+            if worker.error:
+                host["probe_errors"].append({"section": name, "problem": worker.error})
+                continue
+            _merge(host, how, name, worker.result)
+        return host
+
+
+def start_gather_host(python: str | None = None, timeout: float = 10.0, **options) -> HostGathering:
+    """Start gathering; `.result()` returns the host facts. Raises UsageError at once for a bad --python."""
+    return HostGathering(python, timeout, **options)
 
 
 def gather_host(python: str | None = None, timeout: float = 10.0, *, usb_backend=None, matrix=None,
@@ -203,51 +269,12 @@ def gather_host(python: str | None = None, timeout: float = 10.0, *, usb_backend
     """The `host` facts dict (see docs/host.md for every key and how it is obtained).
 
     `python`: None = this interpreter; else the path (or PATH name) of another interpreter.
+    `matrix`: a Matrix, or a zero-argument callable returning one (read only if a Rockchip USB
+    device needs the mode table); None = the shipped matrix.
     `system`: also gather USB, processes, tools and udev (False for probe-only tests).
     Raises UsageError (exit 2) when --python cannot be probed.
     """
-    from rknn_envcheck.probes import processes, tools, usb
-
-    background: list[_Background] = []
-    if system:
-        background = [
-            _Background("usb", lambda: usb.scan_usb(backend=usb_backend, matrix=matrix)),
-            _Background("processes", lambda: processes.scan_processes(timeout=min(timeout, 3.0))),
-            _Background("tools", lambda: tools.scan_tools(timeout=min(timeout, 3.0))),
-        ]
-        scanner = _udev_scanner()
-        if scanner is not None:
-            background.append(_Background("udev", scanner))
-        for worker in background:
-            worker.start()
-
-    if python is None:
-        probe = probe_in_process()
-    else:
-        try:
-            probe = run_probe(python, timeout=timeout)
-        except UsageError:
-            for worker in background:
-                worker.join(timeout=0.1)
-            raise
-
-    host = dict(probe)
-    how = host.setdefault("how", {})
-    host["probe_errors"] = host.pop("errors", [])
-    host.pop("probe_version", None)
-
-    deadline = time.monotonic() + timeout
-    for worker in background:
-        worker.join(timeout=max(0.0, deadline - time.monotonic()))
-        name = worker.name.rsplit("-", 1)[-1]
-        if worker.is_alive():
-            host["probe_errors"].append({"section": name, "problem": f"did not finish within {timeout:g} s"})
-            continue
-        if worker.error:
-            host["probe_errors"].append({"section": name, "problem": worker.error})
-            continue
-        _merge(host, how, name, worker.result)
-    return host
+    return HostGathering(python, timeout, usb_backend=usb_backend, matrix=matrix, system=system).result()
 
 
 def _merge(host: dict, how: dict, name: str, result) -> None:

@@ -58,6 +58,39 @@ def _linux_find_library(candidate: str):
     return None
 
 
+_LIBRARY_ORDER = (("libusb-1.0", "usb-1.0"), ("OpenUSB", "openusb"), ("libusb-0.1", "usb-0.1"))
+
+
+def linux_libusb() -> tuple[str | None, str]:
+    """(soname, how) of the first library a pyusb backend would load, by dlopen, without pyusb.
+
+    Importing pyusb costs ~20 ms; when no libusb loads, pyusb finds no backend either (its
+    loader is given the same dlopen finder below), so the answer is known without it.
+    """
+    tried = []
+    for _label, candidate in _LIBRARY_ORDER:
+        soname = _linux_find_library(candidate)
+        if soname:
+            return soname, f"dlopen({soname})"
+        tried.extend(_SONAMES[candidate])
+    return None, f"dlopen failed for {', '.join(tried)} (the libraries pyusb's libusb1, openusb and libusb0 backends load)"
+
+
+def sysfs_rockchip_count(sysfs: str = "/sys/bus/usb/devices") -> int | None:
+    """How many USB devices with idVendor 2207 the kernel lists; None when sysfs has no USB bus."""
+    if not os.path.isdir(sysfs):
+        return None
+    count = 0
+    for entry in os.listdir(sysfs):
+        try:
+            with open(os.path.join(sysfs, entry, "idVendor")) as handle:
+                if handle.read().strip().lower() == "2207":
+                    count += 1
+        except OSError:
+            continue
+    return count
+
+
 def find_backend():
     """(backend, description) of the first libusb backend pyusb can load, or (None, reason)."""
     import usb.backend.libusb0
@@ -77,6 +110,8 @@ def find_backend():
 def load_modes(matrix=None) -> tuple[dict[str, dict], str]:
     """pid (4 lower-case hex digits) -> row, from the matrix's [[usb_id]] rows, else FALLBACK_MODES."""
     try:
+        if callable(matrix):  # a loader, so the matrix is read only when a device needs its mode table
+            matrix = matrix()
         if matrix is None:
             from rknn_envcheck.matrix import load_matrix
 
@@ -151,6 +186,14 @@ def scan_usb(backend=None, matrix=None, dev_root: str = "/dev/bus/usb") -> dict:
 
     `backend`: a pyusb backend instance (tests pass a fake one); None = find libusb.
     """
+    if backend is None and sys.platform.startswith("linux"):
+        soname, lib_how = linux_libusb()
+        if soname is None:
+            return {"devices": None, "how": lib_how,
+                    "error": f"no libusb library found, so USB devices cannot be listed; install it: {LIBUSB_INSTALL['linux']}"}
+        if sysfs_rockchip_count() == 0:
+            # The kernel's own list says no Rockchip device is attached: nothing for pyusb to describe.
+            return {"devices": [], "error": None, "how": f"{lib_how} ok; /sys/bus/usb/devices/*/idVendor: no device of vendor 2207"}
     try:
         import usb.core
     except ImportError:
@@ -164,10 +207,12 @@ def scan_usb(backend=None, matrix=None, dev_root: str = "/dev/bus/usb") -> dict:
                     "error": f"no libusb library found, so USB devices cannot be listed; install it: {LIBUSB_INSTALL[os_name]}"}
     else:
         how = f"pyusb with the given backend {type(backend).__name__}"
-    modes, modes_from = load_modes(matrix)
     try:
         found = list(usb.core.find(find_all=True, idVendor=ROCKCHIP_VID, backend=backend))
     except usb.core.USBError as exc:
-        return {"devices": None, "how": how, "modes_from": modes_from, "error": f"listing USB devices failed: {exc}"}
+        return {"devices": None, "how": how, "error": f"listing USB devices failed: {exc}"}
+    if not found:
+        return {"devices": [], "error": None, "how": f"{how}: usb.core.find(idVendor=0x2207)"}
+    modes, modes_from = load_modes(matrix)
     devices = [describe_device(dev, modes, dev_root) for dev in found]
     return {"devices": devices, "error": None, "how": f"{how}: usb.core.find(idVendor=0x2207)", "modes_from": modes_from}

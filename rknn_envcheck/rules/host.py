@@ -250,9 +250,15 @@ def _check_requirements(host: dict, matrix, target, planned: bool):
     rows = _requirement_rows(matrix, package, version, python_minor(host), host_platform(host))
     packages = _packages(host)
     by_dist: dict[str, list[tuple[dict, Requirement]]] = {}
+    # The frameworks are judged by the vendor's supported-version table (_check_frameworks); a
+    # requirements-file pin such as torch==1.5.1 is one choice inside that range, not the range.
+    framework_dists = {d for dists in FRAMEWORK_DISTS.values() for d in dists} | {"tensorflow-gpu", "torchvision"}
     for row in rows:
         req = Requirement(row["requirement"])
-        by_dist.setdefault(canonical_name(req.name), []).append((row, req))
+        name = canonical_name(req.name)
+        if name in framework_dists or name.startswith("mxnet-"):
+            continue
+        by_dist.setdefault(name, []).append((row, req))
     for dist, items in sorted(by_dist.items()):
         installed = packages.get(dist)
         enforced = [(r, q) for r, q in items if r["kind"] == "requires-dist"]

@@ -35,7 +35,7 @@ SRC_TK_RUNTIME_V1 = "toolkit1.md §3.1 (TS-1.7.5 Table 8-1 and §2: same toolkit
 SRC_CUSTOM_OPS = "toolkit1.md §3.2 ([NPU@be3a0a8] runtime 1.2.0, [NPU@fae5532] runtime 1.3.1)"
 SRC_ENCRYPTED = "toolkit1.md §3.2 ([NPU@b010399] 1.6.0, [NPU@ae933da] RV1109/RV1126 1.5.2)"
 
-_VERSION_TOKEN = re.compile(r"\d+\.\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc)\d+)?")
+_RELEASE = re.compile(r"(?<![\d.])[vV]?(\d+\.\d+(?:\.\d+)?)")
 
 
 # ---------------------------------------------------------------- helpers
@@ -43,17 +43,14 @@ _VERSION_TOKEN = re.compile(r"\d+\.\d+\.\d+(?:\.\d+)?(?:(?:a|b|rc)\d+)?")
 
 def _release(text) -> tuple | None:
     """First three numbers of a vendor version string (`1.5.2+b642f30c`, `librknn_runtime version 1.7.5 (...)`)."""
+    # Only the release numbers matter for these rules (pre-release and local parts are ignored),
+    # so a regex does it without importing `packaging` (see model/header.py _COMMON_VERSION).
     if not text:
         return None
-    from rknn_envcheck.versions import try_parse
-
-    parsed = try_parse(str(text))
-    if parsed is None:
-        match = _VERSION_TOKEN.search(str(text))
-        parsed = try_parse(match.group(0)) if match else None
-    if parsed is None:
+    match = _RELEASE.search(str(text))
+    if not match:
         return None
-    release = tuple(parsed.release) + (0, 0)
+    release = tuple(int(x) for x in match.group(1).split(".")) + (0, 0)
     return release[:3]
 
 

@@ -6,9 +6,7 @@ POSIX ACL answer for an ordinary user when we run as root (root can open anythin
 """
 from __future__ import annotations
 
-import grp
 import os
-import pwd
 import stat
 import struct
 from pathlib import Path
@@ -34,6 +32,9 @@ def _name(lookup, ident: int) -> str:
 
 def acl_read_write(node: Path) -> list[str]:
     """Named users/groups with read+write in the node's POSIX ACL (where uaccess puts the seat user)."""
+    import grp  # POSIX-only modules: imported here so the package still imports on Windows
+    import pwd
+
     try:
         raw = os.getxattr(node, "system.posix_acl_access")
     except (OSError, AttributeError):
@@ -52,6 +53,9 @@ def acl_read_write(node: Path) -> list[str]:
 
 
 def _node_facts(node: Path) -> dict:
+    import grp
+    import pwd
+
     try:
         st = node.stat()
     except OSError as exc:

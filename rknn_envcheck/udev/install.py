@@ -9,7 +9,6 @@ look at the device nodes again and say whether a replug is still needed.
 from __future__ import annotations
 
 import errno
-import grp
 import os
 import shlex
 import shutil
@@ -68,7 +67,7 @@ def tool_command(for_sudo: bool = False) -> str:
     beside_python = Path(sys.executable).parent / "rknn-envcheck"
     if not for_sudo and shutil.which("rknn-envcheck"):
         return "rknn-envcheck"
-    if beside_python.is_file():
+    if os.path.isfile(beside_python):  # not Path.is_file: it raises on EACCES
         return shlex.quote(str(beside_python))
     return f"{shlex.quote(sys.executable)} -m rknn_envcheck"
 
@@ -104,6 +103,8 @@ def udev_fix_commands() -> list[str]:
 def group_exists(group: str, root: Path) -> bool | None:
     """None when it cannot be known (a --root tree without etc/group)."""
     if root == Path("/"):
+        import grp  # POSIX-only
+
         try:
             grp.getgrnam(group)
             return True
@@ -246,6 +247,13 @@ def install(root="/", mode="uaccess", group="plugdev", usb_ids=None, dry_run=Fal
             rule_group = None
     text = render_rules(mode, rule_group, usb_ids)
 
+    if os.path.lexists(target) and (target.is_symlink() or not target.is_file()):
+        # e.g. an admin's mask (a link to /dev/null): replacing it would silently undo their choice.
+        out.action = "refused"
+        out.exit_code = 1
+        out.say(f"{target} exists but is not a regular file ({'a link to ' + os.readlink(target) if target.is_symlink() else 'not a file'}); "
+                "it was left alone. Remove it first if rknn-envcheck should manage it.")
+        return out
     try:
         existing = target.read_bytes().decode("utf-8", errors="replace") if target.is_file() else None
     except OSError as exc:
@@ -294,7 +302,7 @@ def install(root="/", mode="uaccess", group="plugdev", usb_ids=None, dry_run=Fal
                 + (f"; {target} is untouched." if existing is not None else "."))
         return out
     try:
-        if existing is not None:
+        if target.exists():  # also when it could not be read: never replace what we have not kept
             out.backup = str(_backup(target))
         os.replace(temp, target)
     except OSError as exc:
@@ -310,6 +318,7 @@ def install(root="/", mode="uaccess", group="plugdev", usb_ids=None, dry_run=Fal
     out.say(f"Wrote {target} (--mode {mode}):")
     out.lines.extend("  | " + line for line in text.rstrip("\n").split("\n") if not line.startswith("#"))
 
+    _note_later_grants(root, target, text, out)
     if udevadm == "auto":
         udevadm = shutil.which("udevadm") if root == Path("/") else None
         if root != Path("/"):
@@ -327,6 +336,24 @@ def install(root="/", mode="uaccess", group="plugdev", usb_ids=None, dry_run=Fal
             out.say("udev did not reload (is systemd-udevd running?); the file is written and applies when udev next starts.")
     _recheck(root, group, mode, out, bool(out.reloaded))
     return out
+
+
+def _note_later_grants(root: Path, target: Path, text: str, out: Outcome) -> None:
+    """A file sorting after ours (the vendor's 91-rk1808-ai-cs.rules) wins on MODE/GROUP: say so."""
+    from rknn_envcheck.udev.grants import evaluate
+    from rknn_envcheck.udev.scan import active_files, load_rules_files
+
+    files = [f for f in active_files(load_rules_files(root)) if f.mentions_vendor]
+    from rknn_envcheck.udev.render_rule import parse_rule_keys
+
+    ours = parse_rule_keys(text)[0]
+    eff = evaluate(files, "2207", None)
+    for grant, key in ((eff.mode, "MODE="), (eff.group, "GROUP=")):
+        if grant is not None and not grant.where.startswith(str(target) + ":") and ours.get(key) != grant.value:
+            path = grant.where.rsplit(":", 1)[0]
+            out.say(f"Note: {grant.where} sorts after {target.name} and overrides its {key[:-1]} "
+                    f"with {grant.value!r}; for the narrower grant remove it: sudo rm {shlex.quote(path)}")
+            return
 
 
 def _blocked_by_file(directory: Path) -> bool:

@@ -71,6 +71,11 @@ _ACCESS_TEXT = {
 }
 
 
+def short_meaning(row: dict) -> str:
+    """The matrix's meaning up to its first colon: enough for a comment or a device label."""
+    return str(row.get("meaning", "")).split(": ", 1)[0]
+
+
 def render_rules(mode: str = DEFAULT_MODE, group: str | None = DEFAULT_GROUP, usb_ids=None) -> str:
     line = rule_line(mode, group)
     ids = [r for r in (usb_ids or FALLBACK_USB_IDS) if str(r.get("vid", "")).lower() == "2207"]
@@ -93,11 +98,10 @@ def render_rules(mode: str = DEFAULT_MODE, group: str | None = DEFAULT_GROUP, us
         "# so a list would leave any id it misses unusable; the vendor rule matches the vendor id alone",
         "# too. Known product ids this covers (matrices/usb.toml):",
     ]
-    for row in sorted(ids, key=lambda r: (str(r.get("pid")), str(r.get("mode")))):
-        src = f"  [{row['source']}]" if row.get("source") else ""
-        out.append(f"#   {row['vid']}:{row['pid']:<6} {row.get('mode', ''):<8} {row.get('meaning', '')}{src}".rstrip())
+    for row in sorted(ids, key=lambda r: (str(r.get("pid")) == "*", str(r.get("pid")), str(r.get("mode")))):
+        out.append(f"#   {row['vid']}:{row['pid']:<6} {row.get('mode', ''):<18} {short_meaning(row)}".rstrip())
     if not any(str(r.get("mode", "")).lower() in ("loader", "maskrom") for r in ids):
-        out.append("#   2207:*      loader   loader/maskrom mode (product id differs per chip)")
+        out.append(f"#   2207:*      {'loader':<18} loader/maskrom mode (product id differs per chip)")
     out += [line, ""]
     return "\n".join(out)
 

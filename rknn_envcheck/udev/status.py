@@ -5,15 +5,15 @@ for an ordinary user in the chosen group (default plugdev) at the local seat ins
 """
 from __future__ import annotations
 
-import grp
 import os
-import pwd
+import re
 from pathlib import Path
 
 from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, WARN, Check, Fix
 from rknn_envcheck.udev import grants as grants_mod
 from rknn_envcheck.udev.devices import connected_devices, ordinary_user_access
-from rknn_envcheck.udev.install import NOT_LINUX, tool_command, udev_fix_commands
+from rknn_envcheck.udev.install import NOT_LINUX, RELOAD_COMMANDS, udev_fix_commands
+from rknn_envcheck.udev.render_rule import short_meaning
 from rknn_envcheck.udev.scan import RULES_DIRS, active_files, load_rules_files, scan_rules
 
 SUBJECT = "udev"
@@ -22,6 +22,8 @@ SOURCE = "toolkit1.md §4.1 (update_rk1808_usb_rule.sh); seed §1.7.2 item 4"
 
 
 def _user_groups() -> set[str]:
+    import grp  # POSIX-only: this module must import on Windows to report "Linux only"
+
     names = set()
     for gid in set(os.getgroups()) | {os.getegid()}:
         try:
@@ -32,6 +34,8 @@ def _user_groups() -> set[str]:
 
 
 def _user_name() -> str:
+    import pwd
+
     try:
         return pwd.getpwuid(os.geteuid()).pw_name
     except KeyError:
@@ -82,7 +86,8 @@ def build_checks(root="/", group: str = "plugdev", usb_ids=None, platform: str |
     seat_rules = any(f.name == grants_mod.SEAT_LATE_RULES for f in active_files(files))
     who_groups = {group} if as_root else _user_groups()
     who = (f"an ordinary user in group {group} at the local seat" if as_root else f"user {_user_name()}")
-    known = [r for r in (usb_ids or []) if str(r.get("vid", "")).lower() == "2207" and r.get("pid")]
+    known = [r for r in (usb_ids or []) if str(r.get("vid", "")).lower() == "2207"
+             and re.fullmatch(r"[0-9a-fA-F]{4}", str(r.get("pid", "")))]
     pids = [r for r in {r["pid"].lower(): r for r in known}.values()] + [{"pid": None}]
 
     checks: list[Check] = []
@@ -170,6 +175,11 @@ def _order_checks(results) -> list[Check]:
                   fix=_fix(text="rename the file to start with a number below 73, or let rknn-envcheck write 70-rknn-envcheck-rockchip.rules"))]
 
 
+def _reapply_fix() -> Fix:
+    return Fix("the rules grant access but this device node predates them: re-apply the rules to vendor 2207 devices "
+               "(or unplug and replug the board)", [f"sudo udevadm {' '.join(args)}" for args in RELOAD_COMMANDS])
+
+
 def _device_checks(root: Path, group: str, who_groups: set[str], as_root: bool, results, usb_ids) -> list[Check]:
     base = root / "sys" / "bus" / "usb" / "devices"
     how = f"{base}/*/idVendor, idProduct, busnum, devnum; stat and os.access on {root / 'dev/bus/usb'}/BBB/DDD"
@@ -187,7 +197,8 @@ def _device_checks(root: Path, group: str, who_groups: set[str], as_root: bool, 
     checks = []
     for dev in devices:
         row = meanings.get(dev["pid"] or "", {})
-        label = f"2207:{dev['pid']} ({row.get('meaning') or row.get('mode') or 'mode not in matrices/usb.toml'}) on bus {dev['busnum']} device {dev['devnum']}"
+        row = row or meanings.get("*", {})
+        label = f"2207:{dev['pid']} ({short_meaning(row) or 'not in matrices/usb.toml'}) on bus {dev['busnum']} device {dev['devnum']}"
         rule_result = by_pid.get(dev["pid"]) or by_pid[None]
         node_ok, node_why = ordinary_user_access(dev, who_groups)
         observed = (f"2207:{dev['pid']} {dev.get('node')} " + (f"{dev['node_mode']} {dev['node_owner']}:{dev['node_group']}"
@@ -201,15 +212,14 @@ def _device_checks(root: Path, group: str, who_groups: set[str], as_root: bool, 
             message = (f"{label}: root can open every device; an ordinary user in group {group} at the local seat "
                        f"{'can' if node_ok else 'could not'} open it now ({node_why}). Per the rules: {rule_result[3]}")
             if not node_ok:
-                fix = _fix(text="install the rule, then replug" if not rule_result[2] else "the rules grant access but the node does not have it yet: replug the board")
+                fix = _reapply_fix() if rule_result[2] else _fix()
         elif dev.get("can_open"):
             status, message = OK, f"{label}: {_user_name()} can open {dev['node']} ({node_why})"
         else:
             status = FAIL
             message = f"{label}: {_user_name()} cannot open {dev['node']} ({node_why}); adb shows `no permissions`, the toolkit cannot reach the board"
             if rule_result[2]:
-                fix = Fix("the rules grant access but this device node predates them: unplug and replug the board",
-                          [f"{tool_command()} udev"])
+                fix = _reapply_fix()
             else:
                 fix = _fix()
         checks.append(Check(id=f"udev.device.{dev['busnum']}-{dev['devnum']}", title=f"access to Rockchip USB device {dev['busnum']}-{dev['devnum']}",

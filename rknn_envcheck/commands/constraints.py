@@ -1,0 +1,36 @@
+"""`rknn-envcheck constraints --toolkit V`: a constraints file for `pip install -c` / `uv pip install -c`."""
+from __future__ import annotations
+
+import sys
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--toolkit", metavar="V", required=True, help="the toolkit release, e.g. rknn-toolkit2==2.3.2")
+    parser.add_argument("--python", metavar="X.Y", help="the Python you will install into (default: this one)")
+    parser.add_argument("--platform", metavar="P", help="linux_x86_64, linux_aarch64, linux_armv7l, win_amd64 or macosx_x86_64 (default: this machine)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of standard output")
+    parser.add_argument("--matrix", metavar="DIR")
+
+
+def run(args) -> int:
+    from datetime import datetime, timezone
+
+    from rknn_envcheck.commands._common import load_matrix_for
+    from rknn_envcheck.facts import atomic_write_text
+    from rknn_envcheck.resolver import candidates_for, render_constraints
+
+    matrix = load_matrix_for(args)
+    cands, inputs = candidates_for(matrix, toolkit=args.toolkit, python=args.python, platform=args.platform)
+    cand = cands[0]
+    if not cand.fits:
+        sys.stderr.write(f"rknn-envcheck: {cand.package} {cand.version} does not fit: {'; '.join(cand.reasons)}\n"
+                         f"  see: rknn-envcheck resolve --python {inputs['python']} --platform {inputs['platform']}\n")
+        return 1
+    written = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = render_constraints(matrix, cand.package, cand.version, inputs["python"], inputs["platform"], written)
+    if args.output:
+        atomic_write_text(args.output, text)
+        sys.stderr.write(f"wrote {args.output} ({text.count(chr(10)) - 4} constraints); use: pip install -c {args.output} {cand.package}=={cand.version}\n")
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,129 @@
+"""Turn one device of a saved facts file into a profile, so a user's reported board can be replayed.
+
+The raw lines the probe saw (device.raw) are put back where they were read (device.how), so the
+replayed board prints what the real one printed. A value without its raw line is rebuilt in the
+vendor's format for its generation (toolkit1.md §3.2, toolkit2.md §3.3) and marked as rebuilt.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Optional
+
+from rknn_envcheck.errors import UsageError
+from rknn_envcheck.emulator.profile import profile_from_dict
+
+_PATH_IN = re.compile(r"(/[\w.+-]+(?:/[\w.+-]+)+)")
+_V1_CHIPS = {"RK1808", "RK1806", "RV1109", "RV1126", "RK3399PRO"}
+
+
+def _toml_str(value: str) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("\x7f", "\\u007f")
+
+
+def _path_from_how(how: Optional[str], default: str) -> str:
+    match = _PATH_IN.search(how or "")
+    return match.group(1) if match else default
+
+
+def _first_device(facts: dict, serial: Optional[str], source: str) -> dict:
+    devices = [d for d in facts.get("devices", []) if isinstance(d, dict)]
+    if serial is not None:
+        devices = [d for d in devices if d.get("serial") == serial]
+        if not devices:
+            raise UsageError(f"{source}: no device with serial {serial!r} (serials: {', '.join(str(d.get('serial')) for d in facts.get('devices', []))})")
+    if not devices:
+        raise UsageError(f"{source}: the facts file has no devices to replay")
+    if len(devices) > 1 and serial is None:
+        raise UsageError(f"{source}: {len(devices)} devices; choose one with --serial ({', '.join(str(d.get('serial')) for d in devices)})")
+    return devices[0]
+
+
+def profile_toml_from_facts(facts: dict, source: str, serial: Optional[str] = None) -> str:
+    dev = _first_device(facts, serial, source)
+    raw, how = dev.get("raw") or {}, dev.get("how") or {}
+    chip = str(dev.get("chip") or "unknown")
+    v1 = chip.upper() in _V1_CHIPS
+    os_name = dev.get("os") if dev.get("os") in ("linux", "android") else "linux"
+    files, dmesg, notes = [], [], []
+    compatible = raw.get("chip") if "compatible" in str(how.get("chip", "")) else None
+    entries = (compatible or f"rockchip,{chip.lower()}").replace("\x00", " ").split()
+    files.append(("/proc/device-tree/compatible", f"{{ text = {_toml_str(chr(0).join(entries) + chr(0))} }}"))
+
+    def add_binary(field: str, default_path: str, rebuilt: str):
+        value = dev.get(field)
+        if not value and not raw.get(field):
+            return
+        line = raw.get(field)
+        if not line:
+            line = rebuilt.format(v=value)
+            notes.append(f"{field} rebuilt from the version (no raw line)")
+        path = _path_from_how(how.get(field), default_path)
+        files.append((path, f"{{ strings = [{', '.join(_toml_str(l) for l in line.splitlines() if len(l) >= 4)}] }}"))
+
+    if v1:
+        add_binary("rknn_server", "/usr/bin/rknn_server", "{v} (0000000 build: 1970-01-01 00:00:00)")
+        add_binary("librknn_runtime", "/usr/lib/librknn_runtime.so", "librknn_runtime version {v} (0000000 build: 1970-01-01 00:00:00 base: 0)")
+    else:
+        server_dir = "/vendor/bin" if os_name == "android" else ("/oem/usr/bin" if chip.upper() in ("RV1103", "RV1106") else "/usr/bin")
+        add_binary("rknn_server", f"{server_dir}/rknn_server", "rknn_server version: {v} (0000000 build@1970-01-01T00:00:00)")
+        rt = "/oem/usr/lib/librknnmrt.so" if chip.upper() in ("RV1103", "RV1106") else ("/vendor/lib64/librknnrt.so" if os_name == "android" else "/usr/lib/librknnrt.so")
+        lib = "librknnmrt" if rt.endswith("mrt.so") else "librknnrt"
+        add_binary("librknn_runtime", rt, lib + " version: {v} (0000000000@1970-01-01T00:00:00)")
+    driver, driver_raw = dev.get("npu_driver"), raw.get("npu_driver")
+    if driver or driver_raw:
+        line = driver_raw or (f"Galcore version {driver}" if v1 else f"RKNPU driver: v{driver}")
+        if not driver_raw:
+            notes.append("npu_driver rebuilt from the version (no raw line)")
+        if line.startswith("RKNPU driver:"):
+            files.append(("/sys/kernel/debug/rknpu/version", f"{{ text = {_toml_str(line.rstrip() + chr(10))} }}"))
+        else:
+            dmesg.append(line if line.startswith("[") else f"[    9.342806] {line}")
+    if dev.get("mini_driver") is True:
+        files.append(("/usr/lib/libVSC_Lite.so", "{ strings = [] }"))
+    elif dev.get("mini_driver") is False:
+        files.append(("/usr/lib/libVSC.so", "{ strings = [] }"))
+    toolkit = next((f"{name}=={ver}" for name, ver in (facts.get("host", {}).get("packages") or {}).items()
+                    if name in ("rknn-toolkit2", "rknn-toolkit") and isinstance(ver, str) and " " not in ver), "rknn-toolkit2==unknown")
+    description = f"Board {dev.get('serial')} replayed from {Path(source).name}" + ("; " + "; ".join(notes) if notes else "")
+    out = [
+        "# Generated by `rknn-envcheck emulator from-facts`; edit freely (format: docs/emulator.md).", "",
+        "[meta]",
+        f"description = {_toml_str(description)}",
+        f"source = {_toml_str(f'facts file {source}')}",
+        'expect = "unknown: replayed board; judge it with `rknn-envcheck device --emulate PROFILE`"',
+        'expect_status = "unknown"',
+        f"toolkit = {_toml_str(toolkit)}", "",
+        "[board]",
+        f"chip = {_toml_str(chip)}", f"os = {_toml_str(os_name)}", f"arch = {_toml_str(str(dev.get('arch') or 'aarch64'))}",
+        f"serial = {_toml_str(str(dev.get('serial') or 'replayed'))}",
+        f"generation = {_toml_str('rknpu1' if v1 else 'rknpu2')}",
+        "processes = [\"/usr/bin/rknn_server\"]" if dev.get("rknn_server") else "processes = []", "",
+        "[kernel]",
+        f"release = {_toml_str(str(dev.get('kernel') or '5.10.160'))}",
+        "dmesg = [" + ", ".join(_toml_str(l) for l in dmesg) + "]", "",
+        "[files]",
+    ]
+    out += [f"{_toml_str(path)} = {spec}" for path, spec in files]
+    return "\n".join(out) + "\n"
+
+
+def convert(facts_path: str, out_path: str, serial: Optional[str] = None, force: bool = False) -> Path:
+    from rknn_envcheck.facts import atomic_write_text, load_facts
+
+    facts = load_facts(facts_path)
+    text = profile_toml_from_facts(facts, facts_path, serial)
+    out = Path(out_path)
+    if out.exists() and not force:
+        raise UsageError(f"{out}: already exists; pass --force to overwrite it (nothing was written)")
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    profile_from_dict(tomllib.loads(text), out.stem, str(out))  # never write a profile we would refuse
+    atomic_write_text(out, text)
+    return out

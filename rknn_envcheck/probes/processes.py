@@ -1,0 +1,144 @@
+"""Processes that matter to an RKNN host: npu_transfer_proxy, the adb server, Windows security software.
+
+psutil is imported inside the function (it costs ~13 ms, and most commands never need it).
+Only processes of interest are recorded, not the whole process table.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+NPU_TRANSFER_PROXY = "npu_transfer_proxy"
+
+# The seed (§1.7.2 item 7) names the products "360 安全卫士" (360 Total Security) and "腾讯电脑管家"
+# (Tencent PC Manager): on Windows they must be closed or rknn_init fails with
+# RKNN_ERR_DEVICE_UNAVAILABLE. The seed names the products, not their executables; these are the
+# process names those products run (360: tray, main UI, self-protection service, antivirus;
+# Tencent: tray, real-time protection, main UI).
+SECURITY_SOFTWARE = {
+    "360tray.exe": "360 安全卫士 (360 Total Security)",
+    "360safe.exe": "360 安全卫士 (360 Total Security)",
+    "zhudongfangyu.exe": "360 安全卫士 active defence (ZhuDongFangYu)",
+    "360sd.exe": "360 杀毒 (360 Antivirus)",
+    "360rps.exe": "360 杀毒 (360 Antivirus)",
+    "qqpctray.exe": "腾讯电脑管家 (Tencent PC Manager)",
+    "qqpcrtp.exe": "腾讯电脑管家 (Tencent PC Manager)",
+    "qqpcmgr.exe": "腾讯电脑管家 (Tencent PC Manager)",
+}
+SEED_SECURITY_SOURCE = "seed §1.7.2 item 7 (close 360 安全卫士/腾讯电脑管家 on Windows)"
+
+
+def _base_name(name: str) -> str:
+    return name.lower()
+
+
+def is_adb_server(name: str, cmdline: list[str]) -> bool:
+    """`adb -L tcp:5037 fork-server server --reply-fd 4` (daemon) or `adb ... server nodaemon`."""
+    if _base_name(name) not in ("adb", "adb.exe"):
+        return False
+    return any(arg in ("fork-server", "server") for arg in cmdline[1:])
+
+
+def adb_version(binary: str, timeout: float = 3.0) -> tuple[str | None, str]:
+    """(`1.0.41 (29.0.6-debian)`, how) from `<binary> version`, bounded by `timeout`."""
+    try:
+        proc = subprocess.run([binary, "version"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"`{binary} version` did not answer within {timeout:g} s"
+    except OSError as exc:
+        return None, f"`{binary} version` could not run: {exc.strerror or exc}"
+    lines = proc.stdout.decode("utf-8", "replace").splitlines()
+    protocol = release = None
+    for line in lines:
+        if line.startswith("Android Debug Bridge version"):
+            protocol = line.split()[-1]
+        elif line.startswith("Version "):
+            release = line.split(None, 1)[1].strip()
+    if protocol is None:
+        return None, f"`{binary} version` printed no version (exit code {proc.returncode}): {' '.join(lines)[:120]!r}"
+    text = f"{protocol} ({release})" if release else protocol
+    return text, f"`{binary} version`"
+
+
+def linux_candidates(proc_root: str = "/proc") -> list[int] | None:
+    """Pids whose /proc/PID/comm may be a process of interest; None when /proc is unusable.
+
+    Reading ~100 comm files takes ~2 ms; importing psutil ~13 ms and iterating ~10 ms more, so
+    psutil is only brought in when there is something to look at closely. comm is cut to 15
+    characters by the kernel ("npu_transfer_pr"), hence the prefix match.
+    """
+    try:
+        entries = os.listdir(proc_root)
+    except OSError:
+        return None
+    short_names = {name[:15] for name in (NPU_TRANSFER_PROXY, "adb")} | {name[:15] for name in SECURITY_SOFTWARE}
+    pids = []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc_root, entry, "comm")) as handle:
+                comm = handle.read().strip().lower()
+        except OSError:
+            continue
+        if comm in short_names:
+            pids.append(int(entry))
+    return pids
+
+
+def scan_processes(timeout: float = 3.0) -> dict:
+    how = "psutil.process_iter(name): npu_transfer_proxy, adb, and the security software named in seed §1.7.2"
+    if sys.platform.startswith("linux"):
+        pids = linux_candidates()
+        if pids == []:
+            return {"processes": [], "process_details": [], "adb_server": None, "security_software": [],
+                    "how": "/proc/*/comm: no npu_transfer_proxy, adb or seed §1.7.2 security software process"}
+    try:
+        import psutil
+    except ImportError:
+        return {"error": "psutil is not installed: python3 -m pip install psutil", "how": "import psutil"}
+    interesting = []
+    adb_server = None
+    security = []
+    for proc in psutil.process_iter(["name", "pid"]):
+        name = proc.info.get("name") or ""
+        low = _base_name(name)
+        is_proxy = low in (NPU_TRANSFER_PROXY, NPU_TRANSFER_PROXY + ".exe")
+        is_adb = low in ("adb", "adb.exe")
+        is_security = low in SECURITY_SOFTWARE
+        if not (is_proxy or is_adb or is_security):
+            continue
+        detail = {"name": name, "pid": proc.info.get("pid")}
+        for attr in ("exe", "cmdline", "username"):
+            try:
+                detail[attr] = getattr(proc, attr)()
+            except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess, OSError):
+                detail[attr] = None
+        interesting.append(detail)
+        if is_security:
+            security.append({"name": name, "product": SECURITY_SOFTWARE[low], "pid": detail["pid"], "source": SEED_SECURITY_SOURCE})
+        if is_adb and adb_server is None and is_adb_server(name, detail.get("cmdline") or []):
+            adb_server = {"pid": detail["pid"], "exe": detail.get("exe"), "cmdline": detail.get("cmdline"), "user": detail.get("username")}
+    if adb_server is not None:
+        binary = adb_server.get("exe")
+        how_binary = "the running server's executable"
+        if not binary or not os.path.exists(binary):
+            # Another user's process hides its exe; the adb on PATH is the next best guess, and we say so.
+            binary = shutil.which("adb")
+            how_binary = "adb on PATH (the server's own executable could not be read)"
+        if binary:
+            adb_server["version"], version_how = adb_version(binary, timeout)
+            adb_server["how"] = f"psutil process {adb_server['pid']}; version from {how_binary}: {version_how}"
+        else:
+            adb_server["version"] = None
+            adb_server["how"] = f"psutil process {adb_server['pid']}; its executable could not be read and no adb is on PATH"
+    return {
+        "processes": sorted({d["name"] for d in interesting}),
+        "process_details": interesting,
+        "adb_server": adb_server,
+        "security_software": security,
+        "how": how,
+    }

@@ -1,0 +1,106 @@
+"""Device rules, from facts and from every shipped emulated profile (in-process, no sockets)."""
+import pytest
+
+from core_helpers import by_id, device
+from rknn_envcheck.emulator.board import EmulatedBoard
+from rknn_envcheck.emulator.profile import shipped_profiles
+from rknn_envcheck.matrix import load_matrix
+from rknn_envcheck.probes.board import gather_board
+from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, WARN
+from rknn_envcheck.rules.device import judge_device
+from rknn_envcheck.rules.toolkit import parse_toolkit_option
+
+
+@pytest.fixture(scope="module")
+def matrix():
+    return load_matrix()
+
+
+def worst(checks):
+    order = [OK, SKIPPED, UNKNOWN, WARN, FAIL]
+    return max((c.status for c in checks if c.status in order), key=order.index, default=OK)
+
+
+@pytest.mark.parametrize("state, component", [("unauthorized", "adb"), ("offline", "adb"), ("no permissions", "udev")])
+def test_states_become_diagnostics(matrix, state, component):
+    checks = judge_device({"serial": "S", "state": state, "transport": "adb"}, ("rknn-toolkit2", "2.3.2"), matrix)
+    assert len(checks) == 1 and checks[0].status == FAIL and checks[0].component == component and checks[0].fix.commands
+    if state == "no permissions":
+        assert any("udev --install" in c for c in checks[0].fix.commands)
+
+
+def test_probe_error_is_unknown(matrix):
+    checks = judge_device(device(probe_error="timeout: no answer"), ("rknn-toolkit2", "2.3.2"), matrix)
+    assert [c.status for c in checks] == [UNKNOWN]
+
+
+def test_chip_line_mismatch(matrix):
+    checks = judge_device(device(chip="RK1808", rknn_server="1.7.5", librknn_runtime="1.7.5", npu_driver="6.4.6.5.351518", mini_driver=False),
+                          ("rknn-toolkit2", "2.3.2"), matrix)
+    assert by_id(checks, "device.chip")[0].status == FAIL
+
+
+def test_toolkit2_matching_stack_is_ok(matrix):
+    d = device(chip="RK3588", rknn_server="2.3.2", librknn_runtime="2.3.2", runtime_library="librknnrt.so", npu_driver="0.9.6", npu_driver_kind="rknpu")
+    checks = judge_device(d, ("rknn-toolkit2", "2.3.2"), matrix)
+    assert worst(checks) == OK, [(c.id, c.status, c.message) for c in checks]
+
+
+def test_toolkit2_server_too_old_fails(matrix):
+    d = device(chip="RK3588", rknn_server="2.0.0b0", librknn_runtime="2.0.0b0", runtime_library="librknnrt.so", npu_driver="0.9.6", npu_driver_kind="rknpu")
+    checks = judge_device(d, ("rknn-toolkit2", "2.3.2"), matrix)
+    assert by_id(checks, "device.rknn_server")[0].status == FAIL
+
+
+def test_server_runtime_skew_fails(matrix):
+    d = device(chip="RK3588", rknn_server="1.5.0", librknn_runtime="2.3.2", runtime_library="librknnrt.so", npu_driver="0.9.6", npu_driver_kind="rknpu")
+    check = by_id(judge_device(d, None, matrix), "device.rknn_server.vs_runtime")[0]
+    assert check.status == FAIL and any("adb" in c for c in check.fix.commands)
+
+
+def test_old_driver_warns(matrix):
+    d = device(chip="RK3588", rknn_server="2.3.2", librknn_runtime="2.3.2", npu_driver="0.8.2", npu_driver_kind="rknpu")
+    assert by_id(judge_device(d, ("rknn-toolkit2", "2.3.2"), matrix), "device.driver")[0].status == WARN
+
+
+def test_toolkit1_table_8_1(matrix):
+    ok = device(chip="RK1808", rknn_server="1.7.5", librknn_runtime="1.7.5", npu_driver="6.4.6.5.351518", npu_driver_kind="galcore", mini_driver=False)
+    assert worst(judge_device(ok, ("rknn-toolkit", "1.7.5"), matrix)) == OK
+    old_driver = dict(ok, npu_driver="6.4.0.227915")
+    assert by_id(judge_device(old_driver, ("rknn-toolkit", "1.7.5"), matrix), "device.driver")[0].status in (FAIL, WARN)
+    old_server = dict(ok, rknn_server="1.6.0", librknn_runtime="1.6.0")
+    assert worst(judge_device(old_server, ("rknn-toolkit", "1.7.5"), matrix)) in (FAIL, WARN)
+
+
+def test_missing_runtime_is_named(matrix):
+    d = device(chip="RK3588", rknn_server="2.3.2", errors={"librknn_runtime": "not found at /usr/lib/librknnrt.so"}, npu_driver="0.9.6", npu_driver_kind="rknpu")
+    check = by_id(judge_device(d, ("rknn-toolkit2", "2.3.2"), matrix), "device.runtime")[0]
+    assert check.status == FAIL and "not found" in check.message
+
+
+def test_unparseable_version_is_unknown_with_raw(matrix):
+    d = device(chip="RK3588", rknn_server="weird", raw={"rknn_server": "rknn_server version: weird"}, librknn_runtime="2.3.2", npu_driver="0.9.6")
+    check = by_id(judge_device(d, ("rknn-toolkit2", "2.3.2"), matrix), "device.rknn_server")[0]
+    assert check.status == UNKNOWN
+
+
+def test_mini_driver(matrix):
+    d = device(chip="RV1126", librknn_runtime="1.7.5", npu_driver="6.4.6.5.351518", npu_driver_kind="galcore", mini_driver=True,
+               errors={"rknn_server": "not found at /usr/bin/rknn_server"})
+    checks = judge_device(d, ("rknn-toolkit", "1.7.5"), matrix)
+    assert by_id(checks, "device.mini_driver")[0].status == WARN
+    assert by_id(checks, "device.rknn_server")[0].status == SKIPPED
+
+
+@pytest.mark.parametrize("name", shipped_profiles())
+def test_every_shipped_profile_gives_its_expected_verdict(matrix, name):
+    board = EmulatedBoard(name)
+    facts = gather_board(board, timeout=5, matrix=matrix)
+    assert board.stats.round_trips == 1, "the probe must take exactly one shell round trip"
+    assert not facts.get("probe_error"), facts.get("probe_error")
+    meta = board.profile.meta
+    toolkit = meta.get("toolkit")
+    checks = judge_device(facts, parse_toolkit_option(toolkit, matrix) if toolkit else None, matrix)
+    expected = meta.get("expect_status")
+    assert expected, f"profile {name} has no meta.expect_status"
+    assert worst(checks) == expected, [(c.id, c.status, c.message) for c in checks if c.status != OK]

@@ -1,0 +1,134 @@
+"""Every host rule with a passing and a failing case, judged from facts (no I/O)."""
+import pytest
+
+from core_helpers import by_id, facts
+from rknn_envcheck.matrix import load_matrix
+from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, WARN
+from rknn_envcheck.rules.host import judge_host
+
+
+@pytest.fixture(scope="module")
+def matrix():
+    return load_matrix()
+
+
+def statuses(checks, prefix):
+    return {c.status for c in by_id(checks, prefix)}
+
+
+def test_no_toolkit_is_unknown_not_ok(matrix):
+    checks = judge_host(facts({"numpy": "1.26.4"}), matrix)
+    assert statuses(checks, "host.toolkit") == {UNKNOWN}
+
+
+def test_toolkit_in_matrix_is_ok_and_unknown_release_is_unknown(matrix):
+    assert statuses(judge_host(facts({"rknn-toolkit2": "2.3.2"}), matrix), "host.toolkit") == {OK}
+    checks = judge_host(facts({"rknn-toolkit2": "2.4.0"}), matrix)
+    toolkit = by_id(checks, "host.toolkit")[0]
+    assert toolkit.status == UNKNOWN and "not in matrix" in toolkit.message
+
+
+def test_legacy_non_pep440_version_is_recognised(matrix):
+    checks = judge_host(facts({"rknn-toolkit2": "1.4.0-22dcfef4"}, python_version="3.8.10"), matrix)
+    assert statuses(checks, "host.toolkit") == {OK}
+
+
+def test_both_lines_installed_conflict(matrix):
+    checks = judge_host(facts({"rknn-toolkit2": "2.3.2", "rknn-toolkit": "1.7.5"}), matrix)
+    assert by_id(checks, "host.toolkit.conflict")[0].status == FAIL
+
+
+def test_wheel_for_python(matrix):
+    ok = judge_host(facts({"rknn-toolkit": "1.7.5"}, python_version="3.8.10"), matrix)
+    assert statuses(ok, "host.wheel") == {OK}
+    planned = judge_host(facts({}, python_version="3.11.7"), matrix, toolkit="rknn-toolkit==1.7.5")
+    check = by_id(planned, "host.wheel")[0]
+    assert check.status == FAIL and "Python 3.11" in check.message and "3.6" in str(check.expected)
+    installed = judge_host(facts({"rknn-toolkit": "1.7.5"}, python_version="3.11.7"), matrix)
+    assert statuses(installed, "host.wheel") == {WARN}
+
+
+def test_apple_silicon_has_no_toolkit1_wheel(matrix):
+    checks = judge_host(facts({}, os="darwin", arch="arm64", python_version="3.7.9"), matrix, toolkit="rknn-toolkit==1.7.5")
+    assert by_id(checks, "host.wheel")[0].status == FAIL
+
+
+def test_framework_range_toolkit1_tensorflow_too_new(matrix):
+    checks = judge_host(facts({"rknn-toolkit": "1.4.0", "tensorflow": "1.14.0"}, python_version="3.6.9"), matrix)
+    tf = by_id(checks, "host.framework.tensorflow")[0]
+    assert tf.status == FAIL and "1.13.2" in str(tf.expected) and "pip install" in tf.fix.commands[0]
+    ok = judge_host(facts({"rknn-toolkit": "1.4.0", "tensorflow": "1.13.2"}, python_version="3.6.9"), matrix)
+    assert by_id(ok, "host.framework.tensorflow")[0].status == OK
+
+
+def test_framework_not_supported_by_old_toolkit(matrix):
+    checks = judge_host(facts({"rknn-toolkit": "1.2.0", "torch": "1.2.0"}, python_version="3.6.9"), matrix)
+    assert by_id(checks, "host.framework.torch")[0].status == WARN
+
+
+def test_toolkit2_pins(matrix):
+    good = facts({"rknn-toolkit2": "2.3.2", "numpy": "1.26.4", "onnx": "1.16.1", "protobuf": "4.25.4", "torch": "2.4.0"})
+    checks = judge_host(good, matrix)
+    assert statuses(checks, "host.requirement.numpy") == {OK}
+    bad = facts({"rknn-toolkit2": "2.3.2", "numpy": "2.0.0", "protobuf": "3.20.3"})
+    checks = judge_host(bad, matrix)
+    numpy = by_id(checks, "host.requirement.numpy")[0]
+    assert numpy.status in (WARN, FAIL) and "1.26.4" in str(numpy.expected)
+    assert by_id(checks, "host.requirement.protobuf")[0].status in (WARN, FAIL)
+
+
+def test_duplicates_pyfpe_case(matrix):
+    dup = [{"name": "numpy", "locations": [{"path": "/usr/lib/python3/dist-packages", "version": "1.13.3"},
+                                           {"path": "/home/u/.local/lib/python3.6/site-packages", "version": "1.16.3"}]}]
+    checks = judge_host(facts({"numpy": "1.16.3"}, duplicates=dup), matrix)
+    check = by_id(checks, "host.duplicate.numpy")[0]
+    assert check.status == FAIL and "PyFPE_jbuf" in check.source and "1.13.3" in check.message
+    assert statuses(judge_host(facts({"numpy": "1.16.3"}), matrix), "host.duplicates") == {OK}
+
+
+def test_duplicates_not_scanned_is_unknown(matrix):
+    data = facts({})
+    del data["host"]["duplicates"]
+    assert statuses(judge_host(data, matrix), "host.duplicates") == {UNKNOWN}
+
+
+def test_install_target_not_writable(matrix):
+    checks = judge_host(facts({}, install_target={"path": "/usr/lib/python3/dist-packages", "writable": False}), matrix)
+    check = by_id(checks, "host.install-target")[0]
+    assert check.status == WARN and any("--user" in c for c in check.fix.commands)
+    ok = judge_host(facts({}, install_target={"path": "/venv/lib", "writable": True}), matrix)
+    assert by_id(ok, "host.install-target")[0].status == OK
+
+
+def test_pitfall_numpy_with_toolkit_before_1_0(matrix):
+    checks = judge_host(facts({"rknn-toolkit": "0.9.9", "numpy": "1.16.3"}, python_version="3.6.9"), matrix)
+    hits = [c for c in checks if c.id.startswith("pitfall.") and "numpy" in c.id]
+    assert hits and hits[0].status in (FAIL, WARN)
+    clean = judge_host(facts({"rknn-toolkit": "0.9.9", "numpy": "1.16.2"}, python_version="3.6.9"), matrix)
+    assert not [c for c in clean if c.id.startswith("pitfall.") and "numpy" in c.id and c.status in (FAIL, WARN)]
+
+
+def test_pitfall_windows_legacy_stdio(matrix):
+    win = facts({"rknn-toolkit": "1.2.0"}, os="windows", arch="AMD64", python_version="3.6.8", env={})
+    checks = [c for c in judge_host(win, matrix) if c.id.startswith("pitfall.") and c.status in (FAIL, WARN)]
+    assert any("PYTHONLEGACYWINDOWSSTDIO" in (c.message + c.fix.text + " ".join(c.fix.commands)) for c in checks)
+    fixed = facts({"rknn-toolkit": "1.2.0"}, os="windows", arch="AMD64", python_version="3.6.8", env={"PYTHONLEGACYWINDOWSSTDIO": "1"})
+    assert not any("PYTHONLEGACYWINDOWSSTDIO" in c.message for c in judge_host(fixed, matrix) if c.status in (FAIL, WARN))
+
+
+def test_pitfall_with_missing_fact_is_unknown_not_ok(matrix):
+    data = facts({"rknn-toolkit": "1.2.0"}, os="windows", arch="AMD64", python_version="3.6.8")
+    del data["host"]["env"]
+    checks = [c for c in judge_host(data, matrix) if c.id.startswith("pitfall.") and "PYTHONLEGACYWINDOWSSTDIO" in str(c.expected)]
+    assert checks and all(c.status == UNKNOWN for c in checks)
+
+
+def test_info_pitfalls_are_not_problems(matrix):
+    checks = judge_host(facts({"rknn-toolkit": "1.2.0"}, python_version="3.6.9"), matrix)
+    assert all(c.status != FAIL for c in checks if c.id.startswith("pitfall.") and c.status == SKIPPED)
+
+
+def test_32_bit_python_fails(matrix):
+    data = facts({})
+    data["host"]["python"]["bits"] = 32
+    assert by_id(judge_host(data, matrix), "host.python")[0].status == FAIL
