@@ -227,6 +227,9 @@ def _validate_rows(path: Path, table: str, rows) -> list[dict]:
     return rows
 
 
+_CACHE_FORMAT = 2  # bump when the cached tuple changes shape
+
+
 def _cache_file(root: Path, files: list[Path]) -> Path | None:
     """A per-user cache of the parsed, validated set, keyed by every file's path, size and mtime.
 
@@ -240,7 +243,7 @@ def _cache_file(root: Path, files: list[Path]) -> Path | None:
     base = os.environ.get("RKNN_ENVCHECK_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rknn-envcheck")
     if base in ("", "0", "off"):
         return None
-    key = hashlib.sha256(__version__.encode())
+    key = hashlib.sha256(f"{__version__}/cache-format-{_CACHE_FORMAT}".encode())
     for path in files:
         stat = path.stat()
         key.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
@@ -288,7 +291,7 @@ def _load(directory: str) -> Matrix:
     except OSError:
         cache = None
     cached = _read_cache(cache)
-    if cached is not None:
+    if isinstance(cached, tuple) and len(cached) == 4:
         tables, meta, sources, extras = cached
         return Matrix(root, tables, meta, sources, extras)
     tables: dict[str, list[dict]] = {}

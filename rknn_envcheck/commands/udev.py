@@ -16,22 +16,21 @@ def add_arguments(parser) -> None:
     cli.add_output_options(parser, facts=False)
 
 
-def _usb_ids(args, notes: list[str]) -> list[dict]:
+def _load_matrix(args, notes: list[str]):
+    """The matrix, or None: the rule is vendor-wide and needs none; the ids only label devices and comments."""
     from rknn_envcheck.errors import UsageError
 
     try:
         from rknn_envcheck.matrix import load_matrix
 
-        return list(load_matrix(getattr(args, "matrix", None)).usb_ids())
+        return load_matrix(getattr(args, "matrix", None))
     except UsageError:
         if getattr(args, "matrix", None):
             raise
         notes.append("the shipped matrix did not load; using the USB ids from the reference (toolkit1.md §4.2)")
-        return []
     except ImportError as exc:
-        # The rule is vendor-wide and needs no matrix; the ids only label devices and comments.
         notes.append(f"the matrix could not be loaded ({exc}); using the USB ids from the reference (toolkit1.md §4.2)")
-        return []
+    return None
 
 
 def run(args) -> int:
@@ -50,15 +49,11 @@ def run(args) -> int:
     if not root.is_dir():
         raise UsageError(f"--root {args.root}: not a directory")
     notes: list[str] = []
-    usb_ids = _usb_ids(args, notes)
+    matrix = _load_matrix(args, notes)
+    usb_ids = list(matrix.usb_ids()) if matrix is not None else []
     report = Report(command="udev", subjects={"udev": "udev rules and access to Rockchip USB devices (vendor 2207)"}, notes=notes)
-    try:
-        from rknn_envcheck.matrix import load_matrix
-
-        matrix = load_matrix(getattr(args, "matrix", None))
+    if matrix is not None:
         report.matrix_version, report.matrix_date = matrix.version, matrix.date
-    except Exception:  # noqa: BLE001 - the version line is cosmetic here
-        pass
 
     fmt = args.format or "text"  # --json and --format share a dest; neither given leaves None
     install_code = 0

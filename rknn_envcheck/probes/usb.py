@@ -123,7 +123,8 @@ def load_modes(matrix=None) -> tuple[dict[str, dict], str]:
         return dict(FALLBACK_MODES), "built-in table (the matrix has no [[usb_id]] rows): 0006 adb, 1808 ntb, 0018 compute stick, per toolkit1.md §4.2"
     modes = {}
     for row in rows:
-        pid = str(row["pid"]).lower().removeprefix("0x").zfill(4)
+        pid = str(row["pid"]).lower().removeprefix("0x")
+        pid = pid if pid == "*" else pid.zfill(4)  # "*" = any other Rockchip product id
         modes[pid] = {"mode": row.get("mode"), "meaning": row.get("meaning"), "source": row.get("source", "")}
     return modes, f"matrix [[usb_id]] rows ({len(modes)} product ids)"
 
@@ -164,7 +165,8 @@ def describe_device(dev, modes: dict[str, dict], dev_root: str = "/dev/bus/usb")
     pid = f"{int(dev.idProduct):04x}"
     bus = getattr(dev, "bus", None)
     address = getattr(dev, "address", None)
-    row = modes.get(pid)
+    known = pid in modes
+    row = modes.get(pid) or modes.get("*")
     can_open, access_how = node_access(bus, address, dev_root)
     return {
         "vid": f"{int(dev.idVendor):04x}",
@@ -175,6 +177,7 @@ def describe_device(dev, modes: dict[str, dict], dev_root: str = "/dev/bus/usb")
         "meaning": row["meaning"] if row else f"Rockchip product id {pid} is not in the table: not an ADB/NTB RKNN board mode "
                                                "(a loader/maskrom or another gadget mode?)",
         "meaning_source": row.get("source", "") if row else "",
+        "known_pid": known,
         "serial": _sysfs_serial(bus, address),
         "can_open": can_open,
         "can_open_how": access_how,
