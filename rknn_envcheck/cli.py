@@ -33,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"rknn-envcheck: error: {message}\nRun `rknn-envcheck {self.prog.split()[-1] if ' ' in self.prog else ''} --help` for the options.\n".replace("  ", " "))
+        sys.stderr.write(f"{self.prog}: error: {message}\nRun `{self.prog} --help` for the options.\n")
         raise SystemExit(2)
 
 
@@ -42,6 +42,7 @@ def add_output_options(parser: argparse.ArgumentParser, facts: bool = True) -> N
     fmt = parser.add_mutually_exclusive_group()
     fmt.add_argument("--json", dest="format", action="store_const", const="json", help="print the report as JSON")
     fmt.add_argument("--format", choices=["text", "json", "markdown"], default="text", help="report format (default text)")
+    parser.set_defaults(format="text")
     parser.add_argument("-v", "--verbose", action="store_true", help="show every fact, how it was obtained, and per-check time")
     parser.add_argument("--strict", action="store_true", help="warnings also make the exit code 1")
     parser.add_argument("--matrix", metavar="DIR", help="use the matrix files in DIR instead of the shipped set")

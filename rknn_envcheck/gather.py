@@ -136,7 +136,7 @@ def usb_cross_checks(host: dict, devices: list[dict], matrix) -> list[Check]:
                 checks.append(Check("connection.usb.permissions", f"USB {where}", FAIL, subject=SUBJECT, component="udev",
                                     observed="not accessible to this user", how="pyusb + access() on /dev/bus/usb", expected="read/write access",
                                     source="toolkit1.md §4.1 (TS-1.7.5 §8.6)", message="a board in ADB mode that this user may not open: adb shows it as 'no permissions'",
-                                    fix=Fix("install the udev rule and replug", ["sudo rknn-envcheck udev --install"])))
+                                    fix=Fix("install the udev rule (read what it will do first) and replug", _udev_commands())))
             elif adb_listed == 0:
                 checks.append(Check("connection.usb.adb", f"USB {where}", WARN, subject=SUBJECT, component="adb", observed="ADB-mode USB device, not listed by adb",
                                     how="pyusb", message="a Rockchip board in ADB mode is on USB but the adb server does not list it (another adb server owns it, or ADB_USB=0?)",
@@ -149,6 +149,12 @@ def usb_cross_checks(host: dict, devices: list[dict], matrix) -> list[Check]:
                             how="pyusb", source=row.get("source", ""), message=text + (f"; {todo}" if todo else ""),
                             fix=None if status == OK else Fix(todo or "reboot the board into its normal system")))
     return checks
+
+
+def _udev_commands() -> list[str]:
+    from rknn_envcheck.udev import udev_fix_commands
+
+    return udev_fix_commands()
 
 
 def ntb_devices(timeout: float = 3.0) -> tuple[list[dict], str | None, str | None]:

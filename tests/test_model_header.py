@@ -245,20 +245,3 @@ def test_fast_version_normalisation_agrees_with_versions_module(raw):
     assert normalize_toolkit_version(raw) == normalize(raw)
 
 
-def test_model_matrix_subset_equals_full_matrix():
-    from rknn_envcheck.matrix import load_matrix
-    from rknn_envcheck.model.matrix_subset import load_model_matrix
-
-    subset, full = load_model_matrix(), load_matrix()
-    assert subset.rows("chip") == full.rows("chip") and subset.rows("chip")
-    assert subset.model_formats() == full.model_formats() and subset.model_formats()
-    assert (subset.version, subset.date) == (full.version, full.date)
-
-
-def test_model_matrix_subset_refuses_bad_row(tmp_path):
-    from rknn_envcheck.model.matrix_subset import load_model_matrix
-
-    (tmp_path / "matrix.toml").write_text('[matrix]\nversion = "t"\ndate = "2026-01-01"\n')
-    (tmp_path / "m.toml").write_text('[[model_format]]\npackage = "rknn-toolkit2"\nformat = "six"\nproduced_by = ">=1.5.2"\nmin_runtime = "1.5.2"\nheader_size = 64\nsource = "x"\n')
-    with pytest.raises(Exception, match="field 'format' must be of type int"):
-        load_model_matrix(tmp_path)

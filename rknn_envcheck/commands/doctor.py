@@ -52,8 +52,13 @@ def run(args) -> int:
 
 
 def _preflight(report, path, devices, matrix) -> None:
-    from rknn_envcheck.model.preflight import preflight_report_checks
+    """Each --model against every inspected board (or, with none, what a board would need)."""
+    from rknn_envcheck.model import preflight
 
-    subject = f"model:{path}"
-    report.subjects[subject] = f"Model {path}"
-    report.extend(preflight_report_checks(path, devices, matrix, subject))
+    boards = [d for d in devices if d.get("state") == "device" and not d.get("probe_error")] or [None]
+    for device in boards:
+        subject = f"model:{path}" + (f"@{device.get('serial')}" if device else "")
+        report.subjects[subject] = f"Model {path}" + (f" on board {device.get('serial')}" if device else " (no board: minimum board versions)")
+        for check in preflight(path, device, matrix):
+            check.subject = subject
+            report.add(check)

@@ -75,7 +75,7 @@ def run(args) -> int:
     from rknn_envcheck.commands._common import emit
     from rknn_envcheck.facts import new_facts
     from rknn_envcheck.model.header import read_model_info
-    from rknn_envcheck.model.matrix_subset import load_model_matrix
+    from rknn_envcheck.commands._common import load_matrix_for
     from rknn_envcheck.report import Report, run_guarded
     from rknn_envcheck.rules.model import judge_model
 
@@ -84,7 +84,7 @@ def run(args) -> int:
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     info = read_model_info(args.model)  # ModelFileError → exit 2 with the reason
-    matrix = load_model_matrix(getattr(args, "matrix", None))
+    matrix = load_matrix_for(args)
 
     facts = None
     device = None

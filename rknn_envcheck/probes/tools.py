@@ -5,6 +5,21 @@ import os
 import shutil
 
 
+def _adbutils_bundled_adb() -> str | None:
+    """adbutils' own order is ADBUTILS_ADB_PATH, PATH, then its bundled binary; find that binary
+    without importing adbutils (which pulls in requests and more)."""
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec("adbutils")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    exe = os.path.join(os.path.dirname(spec.origin), "binaries", "adb.exe" if os.name == "nt" else "adb")
+    return exe if os.path.isfile(exe) else None
+
+
 def scan_tools(timeout: float = 3.0) -> dict:
     from rknn_envcheck.probes.processes import adb_version
 
@@ -22,9 +37,12 @@ def scan_tools(timeout: float = 3.0) -> dict:
     on_path = shutil.which("adb")
     if on_path:
         candidates.append((on_path, "shutil.which('adb') on PATH"))
+    bundled = _adbutils_bundled_adb()
+    if bundled:
+        candidates.append((bundled, "the adb bundled in the adbutils wheel (no adb on PATH)"))
     if not candidates:
         result["adb"] = {"path": None, "version": None}
-        how["adb"] = "shutil.which('adb'): no adb on PATH, ADBUTILS_ADB_PATH not set"
+        how["adb"] = "shutil.which('adb'): no adb on PATH, ADBUTILS_ADB_PATH not set, adbutils has no bundled adb"
         return {**result, "how": how}
     path, where = candidates[0]
     if not os.path.isfile(path):

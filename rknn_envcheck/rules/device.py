@@ -95,11 +95,17 @@ def _check_state(device: dict):
         yield Check("device.state", "Board connection", FAIL, component="udev", observed="no permissions", how=how, expected="device",
                     source="toolkit1.md §4.1 (TS-1.7.5 §8.6: 'no permissions (user … is not in the plugdev group)')",
                     message="this user may not open the board's USB device, so adb cannot talk to it",
-                    fix=Fix("install the Rockchip udev rule, then unplug and replug the board", ["sudo rknn-envcheck udev --install", "rknn-envcheck udev"]))
+                    fix=Fix("install the Rockchip udev rule (read what it will do first), then unplug and replug the board", _udev_commands()))
     else:
         yield Check("device.state", "Board connection", FAIL, component="adb", observed=state, how=how, expected="device",
                     message=f"the board is in state {state!r}, not in normal adb mode: its NPU stack cannot be inspected",
                     fix=Fix("reboot the board into its normal system", [f"adb -s {serial} reboot"]))
+
+
+def _udev_commands() -> list[str]:
+    from rknn_envcheck.udev import udev_fix_commands
+
+    return udev_fix_commands()
 
 
 def _check_chip(device: dict, chip, host_toolkit):

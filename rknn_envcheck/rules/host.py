@@ -403,14 +403,19 @@ def _check_pitfalls(host: dict, matrix, target):
         if applies is None:
             if level == "info":
                 continue
-            yield Check(f"pitfall.{row['id']}", row["title"], UNKNOWN, source=row.get("source", ""),
+            yield Check(f"pitfall.{row['id']}", row["title"], UNKNOWN, component=_pitfall_component(row), source=row.get("source", ""),
                         message=f"could not tell whether this applies (a needed fact was not observed): {row['message']}",
                         expected=row["when"], fix=Fix(row["fix"], list(row.get("commands", []))))
             continue
         status = {"fail": FAIL, "warn": WARN, "info": SKIPPED}[level]
-        yield Check(f"pitfall.{row['id']}", row["title"], status, source=row.get("source", ""), observed=_observed_for(row, host),
+        yield Check(f"pitfall.{row['id']}", row["title"], status, component=_pitfall_component(row), source=row.get("source", ""), observed=_observed_for(row, host),
                     expected=row["when"], message=row["message"] + (" (advice)" if level == "info" else ""),
                     fix=Fix(row["fix"], list(row.get("commands", []))))
+
+
+def _pitfall_component(row: dict) -> str:
+    when = row["when"]
+    return canonical_name(when.get("dist") or when.get("dist_missing") or row.get("package") or "python")
 
 
 def _observed_for(row: dict, host: dict):

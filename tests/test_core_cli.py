@@ -1,0 +1,114 @@
+"""The CLI as a user meets it: renderings, exit codes, bad input."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core_helpers import device, facts, run_cli, write_facts
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "facts-rk3588-mismatch.json"
+GOOD_DEVICE = device(chip="RK3588", rknn_server="2.3.2", librknn_runtime="2.3.2", runtime_library="librknnrt.so",
+                     npu_driver="0.9.6", npu_driver_kind="rknpu", rknn_server_running=True)
+GOOD_HOST = {"rknn-toolkit2": "2.3.2", "numpy": "1.26.4", "onnx": "1.16.1", "protobuf": "4.25.4", "torch": "2.4.0",
+             "psutil": "5.9.8", "ruamel-yaml": "0.18.6", "scipy": "1.11.4", "tqdm": "4.66.4", "opencv-python": "4.9.0.80",
+             "fast-histogram": "0.14", "onnxruntime": "1.17.3"}
+
+
+def test_exit_0_all_clear(capsys, tmp_path):
+    code, out, _ = run_cli(capsys, "check", "--facts", str(write_facts(tmp_path, facts(GOOD_HOST, [GOOD_DEVICE]))))
+    assert code == 0, out
+    assert out.rstrip().splitlines()[-1].startswith("all clear")
+
+
+def test_exit_1_with_fix_commands(capsys):
+    code, out, _ = run_cli(capsys, "check", "--facts", str(EXAMPLE))
+    assert code == 1
+    assert "[FAIL] rknn_server" in out and "adb -s 9a3c2f1e0b7d4c55 push" in out
+    assert "problem" in out.rstrip().splitlines()[-1]
+
+
+def test_exit_3_when_something_is_unknown(capsys, tmp_path):
+    d = dict(GOOD_DEVICE)
+    del d["npu_driver"]
+    d["errors"] = {"npu_driver": "dmesg is not permitted"}
+    code, out, _ = run_cli(capsys, "check", "--facts", str(write_facts(tmp_path, facts(GOOD_HOST, [d]))))
+    assert code == 3 and "[ ?? ]" in out and "dmesg is not permitted" in out
+
+
+def test_strict_turns_warnings_into_failure(capsys, tmp_path):
+    d = dict(GOOD_DEVICE, npu_driver="0.8.2")
+    path = write_facts(tmp_path, facts(GOOD_HOST, [d]))
+    assert run_cli(capsys, "check", "--facts", str(path))[0] == 0
+    assert run_cli(capsys, "check", "--facts", str(path), "--strict")[0] == 1
+
+
+def test_json_report_schema(capsys):
+    code, out, _ = run_cli(capsys, "check", "--facts", str(EXAMPLE), "--json")
+    data = json.loads(out)
+    assert data["schema"] == "rknn-envcheck/report/1" and data["exit_code"] == code == 1
+    assert data["matrix"]["version"] and data["summary"]["fail"] >= 1
+    failing = [c for c in data["checks"] if c["status"] == "fail"]
+    for check in failing:
+        assert check["observed"] is not None and check["expected"] is not None and check["source"] and check["fix"]["text"]
+
+
+def test_markdown_is_pasteable(capsys):
+    code, out, _ = run_cli(capsys, "check", "--facts", str(EXAMPLE), "--format", "markdown")
+    assert out.startswith("## rknn-envcheck") and "| status | check |" in out and "```sh" in out
+
+
+def test_verbose_shows_how_and_timing(capsys):
+    _code, out, _ = run_cli(capsys, "check", "--facts", str(EXAMPLE), "-v")
+    assert "ms)" in out and "read from" in out and "rule:" in out
+
+
+def test_every_message_names_component_observed_expected_fix(capsys):
+    _code, out, _ = run_cli(capsys, "check", "--facts", str(EXAMPLE), "--json")
+    for check in json.loads(out)["checks"]:
+        if check["status"] in ("fail", "warn"):
+            assert check["component"], check["id"]
+            assert check["observed"] is not None and check["expected"] is not None, check["id"]
+            assert check["fix"] and (check["fix"]["commands"] or check["fix"]["text"]), check["id"]
+
+
+def test_toolkit_override_and_ambiguity(capsys, tmp_path):
+    path = write_facts(tmp_path, facts({}, devices=[GOOD_DEVICE]))
+    code, out, _ = run_cli(capsys, "check", "--facts", str(path), "--toolkit", "rknn-toolkit==1.7.5")
+    assert code == 1 and "RK3588 is driven by rknn-toolkit2" in out
+    code, _out, err = run_cli(capsys, "check", "--facts", str(path), "--toolkit", "1.6.0")
+    assert code == 2 and "rknn-toolkit2==1.6.0" in err
+    code, _out, err = run_cli(capsys, "check", "--facts", str(path), "--toolkit", "rknn-toolkit3==1.0")
+    assert code == 2 and "unknown package" in err
+
+
+def test_bad_flags_and_unknown_command(capsys):
+    with pytest.raises(SystemExit) as info:
+        run_cli(capsys, "check")
+    assert info.value.code == 2
+    code, _out, err = run_cli(capsys, "frobnicate")
+    assert code == 2 and "unknown command" in err
+
+
+def test_entry_points_work_as_processes():
+    for cmd in ([sys.executable, "-m", "rknn_envcheck", "--version"], ["rknn-envcheck", "--version"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        assert proc.returncode == 0 and proc.stdout.startswith("rknn-envcheck ")
+
+
+def test_saved_facts_match_the_json_schema(capsys, tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "rknn_envcheck" / "schemas" / "facts.schema.json").read_text())
+    out = tmp_path / "saved.json"
+    run_cli(capsys, "device", "--emulate", "rk3588-2.3.2", "--emulate", "rk1808-1.7.5", "--toolkit", "rknn-toolkit2==2.3.2", "--save-facts", str(out))
+    saved = json.loads(out.read_text())
+    jsonschema.validate(saved, schema)
+    jsonschema.validate(json.loads(EXAMPLE.read_text()), schema)
+    # and a saved file replays to the same verdicts
+    code_live = run_cli(capsys, "device", "--emulate", "rk3588-2.3.2", "--emulate", "rk1808-1.7.5", "--toolkit", "rknn-toolkit2==2.3.2", "--json")
+    code_replay = run_cli(capsys, "check", "--facts", str(out), "--toolkit", "rknn-toolkit2==2.3.2", "--json")
+    live = {(c["id"], c["subject"], c["status"]) for c in json.loads(code_live[1])["checks"]}
+    replay = {(c["id"], c["subject"], c["status"]) for c in json.loads(code_replay[1])["checks"]}
+    assert live == replay and code_live[0] == code_replay[0] == 1
