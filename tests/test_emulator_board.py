@@ -69,7 +69,13 @@ def test_legacy_adbd_board_merges_stderr_and_uses_crlf():
     assert result == ShellResult("aarch64\r\nsh: nosuch: not found\r\n", "", 127)
 
 
-def test_fault_in_the_profile_and_bad_fault_spec():
+def test_fault_in_the_profile_and_bad_fault_spec(tmp_path):
+    from rknn_envcheck.emulator.profile import PROFILE_DIR
+
+    text = (PROFILE_DIR / "rk3588-2.3.2.toml").read_text().replace('generation = "rknpu2"', 'generation = "rknpu2"\nfaults = ["dmesg-denied"]')
+    (tmp_path / "denied.toml").write_text(text)
+    assert EmulatedBoard(str(tmp_path / "denied.toml")).shell("dmesg", 2).exit_code == 1
+    assert EmulatedBoard("rk3588-2.3.2").shell("dmesg", 2).exit_code == 0
     with pytest.raises(UsageError, match="unknown fault 'explode'"):
         parse_faults(["explode"])
     with pytest.raises(UsageError, match="needs a value"):

@@ -1,0 +1,116 @@
+"""Load matrices/messages.toml (the known log messages) and check its shape."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from rknn_envcheck.errors import UsageError
+
+KINDS = ("error", "warning", "fact", "detail", "context")
+REQUIRED = ("id", "kind", "needles", "pattern", "component", "meaning", "source", "examples", "near_misses")
+FILE_NAME = "messages.toml"
+
+
+@dataclass
+class Message:
+    id: str
+    kind: str
+    needles: list[str]
+    pattern_text: str
+    extract: dict
+    component: str
+    meaning: str
+    source: str
+    fix: str = ""
+    commands: list[str] = field(default_factory=list)
+    causes: list[dict] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)
+    near_misses: list[str] = field(default_factory=list)
+    _compiled: object = None
+
+    @property
+    def pattern(self) -> re.Pattern:
+        # Compiled on first use: most runs meet a handful of the messages.
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern_text, re.M)
+        return self._compiled
+
+
+@dataclass
+class MessageSet:
+    version: str
+    date: str
+    path: str
+    needles: list[str]
+    context_lines: dict[str, int]
+    codes: dict[str, str]
+    messages: list[Message]
+
+    def by_id(self, message_id: str) -> Message:
+        for message in self.messages:
+            if message.id == message_id:
+                return message
+        raise KeyError(message_id)
+
+
+def default_paths(directory: str | None = None) -> list[Path]:
+    if directory:
+        return [Path(directory) / FILE_NAME]
+    here = Path(__file__).resolve().parent
+    # source tree (matrices/ beside the package) first, then data shipped inside the package
+    return [here.parent.parent / "matrices" / FILE_NAME, here.parent / "matrices" / FILE_NAME]
+
+
+def _toml():
+    try:
+        import tomllib  # type: ignore[import-not-found]
+    except ModuleNotFoundError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
+    return tomllib
+
+
+@lru_cache(maxsize=8)
+def load_messages(directory: str | None = None) -> MessageSet:
+    candidates = default_paths(directory)
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        if directory:
+            # --matrix DIR without a messages file: fall back to the shipped set
+            return load_messages(None)
+        raise UsageError(f"the known-messages file is missing (looked in {', '.join(map(str, candidates))})")
+    try:
+        data = _toml().loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot be read as TOML ({exc})") from None
+    return parse_messages(data, str(path))
+
+
+def parse_messages(data: dict, path: str = "<messages>") -> MessageSet:
+    scan = data.get("scan") or {}
+    needles = list(scan.get("needles") or [])
+    messages = []
+    for index, entry in enumerate(data.get("message") or []):
+        missing = [k for k in REQUIRED if k not in entry]
+        where = f"{path}: message #{index + 1} ({entry.get('id', 'no id')})"
+        if missing:
+            raise UsageError(f"{where} lacks {', '.join(missing)}")
+        if entry["kind"] not in KINDS:
+            raise UsageError(f"{where}: kind {entry['kind']!r} is not one of {KINDS}")
+        for needle in entry["needles"]:
+            if not needle.startswith("after:") and needle not in needles:
+                raise UsageError(f"{where}: needle {needle!r} is not in [scan] needles")
+        try:
+            re.compile(entry["pattern"], re.M)
+        except re.error as exc:
+            raise UsageError(f"{where}: pattern does not compile ({exc})") from None
+        messages.append(Message(
+            id=entry["id"], kind=entry["kind"], needles=list(entry["needles"]), pattern_text=entry["pattern"],
+            extract=dict(entry.get("extract") or {}), component=entry["component"], meaning=entry["meaning"],
+            source=entry["source"], fix=entry.get("fix", ""), commands=list(entry.get("commands") or []),
+            causes=list(entry.get("causes") or []), examples=list(entry["examples"]), near_misses=list(entry["near_misses"]),
+        ))
+    meta = data.get("messages") or {}
+    return MessageSet(version=str(meta.get("version", "")), date=str(meta.get("date", "")), path=path, needles=needles,
+                      context_lines=dict(scan.get("context_lines") or {}), codes=dict(data.get("codes") or {}), messages=messages)
