@@ -89,11 +89,11 @@ class Connection:
         self.online = False
         self.streams: Dict[int, Stream] = {}
         self.next_id = 1
-        self.write_lock = asyncio.Lock()
 
     async def send(self, command: int, arg0: int, arg1: int, data: bytes = b"") -> None:
-        async with self.write_lock:
-            self.writer.write(P.pack(command, arg0, arg1, data))
+        # One event-loop thread: a packet is written whole, so no lock; drain only under pressure.
+        self.writer.write(P.pack(command, arg0, arg1, data))
+        if self.writer.transport.get_write_buffer_size() > 256 * 1024:
             await self.writer.drain()
 
     def abort(self) -> None:
@@ -148,17 +148,59 @@ class Connection:
             return
         stream = Stream(self, self.next_id, remote_id)
         self.next_id += 1
-        self.streams[stream.local_id] = stream
-        await self.send(P.A_OKAY, stream.local_id, remote_id)
         if name == "sync":
             self.state.count("sync_sessions")
-            coro = run_sync(stream, self.state)
-        else:
-            self.state.count("round_trips")
-            v2 = name == "shell" and "v2" in options
-            pty = "pty" in options or (name == "shell" and not command and "raw" not in options)
-            coro = self._shell(stream, command, v2=v2, pty=pty, legacy_v1=(name == "shell" and not v2))
-        stream.task = asyncio.ensure_future(self._guard(stream, coro))
+            self.streams[stream.local_id] = stream
+            await self.send(P.A_OKAY, stream.local_id, remote_id)
+            stream.task = asyncio.ensure_future(self._guard(stream, run_sync(stream, self.state)))
+            return
+        self.state.count("round_trips")
+        v2 = name == "shell" and "v2" in options
+        pty = "pty" in options or (name == "shell" and not command and "raw" not in options)
+        crlf = pty or (name == "shell" and not v2 and self.state.profile.crlf)
+        faults = self.state.faults
+        result = None
+        if command.strip() and not (faults.has("hang") or faults.has("drop") or faults.slow_seconds):
+            result = self.state.execute(command)
+            if self._answer_at_once(stream, result, v2, pty, crlf):
+                return
+        self.streams[stream.local_id] = stream
+        await self.send(P.A_OKAY, stream.local_id, remote_id)
+        stream.task = asyncio.ensure_future(self._guard(stream, self._shell(stream, command, result, v2, pty, crlf)))
+
+    def _answer_at_once(self, stream: Stream, result, v2: bool, pty: bool, crlf: bool) -> bool:
+        """OKAY + one WRTE + CLSE in a single write when the answer is short and immediate.
+
+        The common case (every probe query): no task, no waiting. The WRTE may precede the
+        host's OKAY of it because nothing but CLSE follows it on this stream.
+        """
+        if result.delay:
+            return False
+        body = self._render(result.events, v2, pty, crlf)
+        if v2:
+            body += P.shell_packet(P.SHELL_EXIT, bytes([result.status & 0xFF]))
+        if len(body) > self.max_payload:
+            return False
+        local, remote = stream.local_id, stream.remote_id
+        packets = P.pack(P.A_OKAY, local, remote)
+        if body:
+            packets += P.pack(P.A_WRTE, local, remote, body)
+        self.writer.write(packets + P.pack(P.A_CLSE, local, remote))
+        return True
+
+    @staticmethod
+    def _render(events, v2: bool, pty: bool, crlf: bool) -> bytes:
+        out = bytearray()
+        for kind, data in events:
+            if kind == "sleep":
+                continue
+            if crlf:
+                data = to_crlf(data)
+            if v2:
+                out += P.shell_packet(P.SHELL_STDERR if kind == "err" and not pty else P.SHELL_STDOUT, data)
+            else:
+                out += data
+        return bytes(out)
 
     async def _guard(self, stream: Stream, coro) -> None:
         try:
@@ -166,33 +208,29 @@ class Connection:
         except (StreamClosed, asyncio.CancelledError, ConnectionError, asyncio.TimeoutError):
             pass
 
-    async def _shell(self, stream: Stream, command: str, v2: bool, pty: bool, legacy_v1: bool) -> None:
+    async def _shell(self, stream: Stream, command: str, result, v2: bool, pty: bool, crlf: bool) -> None:
         faults = self.state.faults
+        if not command.strip() and pty and not faults.has("hang"):
+            await self._interactive(stream, v2)
+            return
         if faults.has("hang"):
             await asyncio.Event().wait()  # accepted, never answered; the host's CLSE cancels us
         if faults.slow_seconds:
             await asyncio.sleep(faults.slow_seconds)
-        result = self.state.execute(command)
+        if result is None:
+            result = self.state.execute(command)
         events = result.events
         if faults.has("drop"):
             events = [e for e in cut_stdout(events, max(1, len(result.stdout) // 2)) if e[0] == "out"]
-        crlf = pty or (legacy_v1 and self.state.profile.crlf)
         pending = bytearray()
-        for kind, data in events:
-            if kind == "sleep":
+        for event in events:
+            if event[0] == "sleep":
                 if pending:
                     await stream.write(bytes(pending))
                     pending.clear()
-                await asyncio.sleep(data)
-                continue
-            if crlf:
-                data = to_crlf(data)
-            if v2 and not pty:
-                pending += P.shell_packet(P.SHELL_STDOUT if kind == "out" else P.SHELL_STDERR, data)
-            elif v2:
-                pending += P.shell_packet(P.SHELL_STDOUT, data)
+                await asyncio.sleep(event[1])
             else:
-                pending += data
+                pending += self._render([event], v2, pty, crlf)
         if faults.has("drop"):
             if pending:
                 await stream.write(bytes(pending))
@@ -203,6 +241,63 @@ class Connection:
             pending += P.shell_packet(P.SHELL_EXIT, bytes([result.status & 0xFF]))
         if pending:
             await stream.write(bytes(pending))
+        await stream.close()
+
+    async def _interactive(self, stream: Stream, v2: bool) -> None:
+        """`adb shell` with no command: a line-editing prompt (the terminal is raw, so we echo)."""
+        prompt = b"# " if self.state.profile.user == "root" else b"$ "
+
+        async def out(data: bytes) -> None:
+            await stream.write(P.shell_packet(P.SHELL_STDOUT, data) if v2 else data)
+
+        async def next_input() -> bytes:
+            if not v2:
+                return await stream.read_exact(1)
+            while True:
+                header = await stream.read_exact(5)
+                data = await stream.read_exact(int.from_bytes(header[1:], "little"))
+                if header[0] == P.SHELL_STDIN:
+                    return data
+                if header[0] == P.SHELL_CLOSE_STDIN:
+                    return b"\x04"
+
+        await out(prompt)
+        line, status = bytearray(), 0
+        while True:
+            for byte in await next_input():
+                char = bytes([byte])
+                if char in (b"\r", b"\n"):
+                    await out(b"\r\n")
+                    text = line.decode("utf-8", "replace").strip()
+                    line.clear()
+                    if text in ("exit", "logout"):
+                        status = -1
+                    elif text:
+                        self.state.count("round_trips")
+                        result = self.state.execute(text)
+                        body = b"".join(d for k, d in result.events if k != "sleep")
+                        if body:
+                            await out(to_crlf(body))
+                    if status < 0:
+                        break
+                    await out(prompt)
+                elif char == b"\x04" and not line:
+                    status = -1
+                    break
+                elif char == b"\x03":
+                    line.clear()
+                    await out(b"^C\r\n" + prompt)
+                elif char in (b"\x7f", b"\x08"):
+                    if line:
+                        line.pop()
+                        await out(b"\b \b")
+                elif byte >= 0x20:
+                    line += char
+                    await out(char)
+            if status < 0:
+                break
+        if v2:
+            await stream.write(P.shell_packet(P.SHELL_EXIT, b"\x00"))
         await stream.close()
 
 

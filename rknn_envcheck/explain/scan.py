@@ -41,6 +41,7 @@ class ScanResult:
     findings: dict[str, Finding]
     lines: int = 0
     candidate_lines: int = 0
+    trailing_partial: bool = False
 
     def ordered(self) -> list[Finding]:
         return sorted(self.findings.values(), key=lambda f: f.first.line_no)
@@ -67,7 +68,7 @@ class Scanner:
         line_base = 1  # line number of the first line of the current chunk
         for chunk in iter_chunks(stream, info):
             line_base = self._scan_chunk(chunk, line_base, result)
-        result.lines = line_base - 1 if info.bytes_read else 0
+        result.lines = line_base - 1 + (1 if result.trailing_partial else 0)
         return result
 
     def _scan_chunk(self, chunk: bytes, line_base: int, result: ScanResult) -> int:
@@ -110,7 +111,8 @@ class Scanner:
                 raw = raw[:LINE_WINDOW * 2]
             self._match_line(raw, line_base + lines_before, starts[start], result)
         result.candidate_lines += len(starts)
-        return line_base + chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+        result.trailing_partial = not chunk.endswith(b"\n")
+        return line_base + chunk.count(b"\n")
 
     def _match_line(self, raw: bytes, line_no: int, needles: set[str], result: ScanResult) -> None:
         text = decode_line(raw)

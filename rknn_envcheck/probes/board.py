@@ -23,9 +23,10 @@ V2_RUNTIME_PATHS = ["/usr/lib/librknnrt.so", "/usr/lib64/librknnrt.so", "/vendor
 V2_SERVER_PATHS = ["/usr/bin/rknn_server", "/vendor/bin/rknn_server", "/oem/usr/bin/rknn_server"]
 # Mini driver detection (toolkit1.md §5.1, inferred from the rknpu file lists): mini has libVSC_Lite.so, no libVSC.so.
 MINI_MARKERS = ["/usr/lib/libVSC_Lite.so", "/usr/lib/libVSC.so", "/usr/lib/libOpenCL.so"]
-SITE_GLOBS = ["/usr/lib/python3*/site-packages", "/usr/lib/python3/dist-packages", "/usr/local/lib/python3*/dist-packages",
-              "/usr/local/lib/python3*/site-packages", "/root/.local/lib/python3*/site-packages", "/home/*/.local/lib/python3*/site-packages"]
+SITE_GLOBS = ["/usr/lib/python3*/*-packages", "/usr/local/lib/python3*/*-packages", "/root/.local/lib/python3*/site-packages",
+              "/home/*/.local/lib/python3*/site-packages"]
 VERSION_GREP = "build[:@]|version"
+GREP_A_PATTERN = "lib[a-z_]+ version:? [^)]*[)]|[0-9]+[.][0-9]+[.][0-9]+ [(][0-9a-f]+ build[:@][^)]*[)]"
 
 
 def _paths(matrix, key: str, defaults: list[str]) -> list[str]:
@@ -44,37 +45,36 @@ def _paths(matrix, key: str, defaults: list[str]) -> list[str]:
 
 def build_batch(matrix=None, root: str = "") -> list[tuple[str, str]]:
     """The probe's sections. `root` prefixes every path (a board's root filesystem copied to a
-    directory, for `device --local --sysroot`); kernel queries then read files under it."""
+    directory, for `device --local --sysroot`); kernel queries then read files under it.
+
+    The whole batch must stay under 4 KiB: legacy Linux adbd (A_VERSION_MIN) accepts service
+    strings of at most MAX_PAYLOAD_V1 = 4096 bytes (adb-emulation.md §1)."""
     r = root.rstrip("/")
+    binaries = _paths(matrix, "server_paths", V1_SERVER_PATHS + V2_SERVER_PATHS) + _paths(matrix, "runtime_paths", V1_RUNTIME_PATHS + V2_RUNTIME_PATHS)
     sections: list[tuple[str, str]] = [
         ("tools", "command -v strings dmesg pidof getprop python3"),
-        ("uname", f"cat {r}/.rknn-envcheck/uname 2>/dev/null" if r else "uname -s -r -m"),
-        ("compatible", f"cat {r}/proc/device-tree/compatible 2>/dev/null"),
-        ("getprop", f"cat {r}/.rknn-envcheck/getprop 2>/dev/null" if r else "getprop ro.board.platform 2>/dev/null; getprop ro.build.version.sdk 2>/dev/null; getprop ro.product.model 2>/dev/null"),
+        ("uname", f"cat {r}/.rknn-envcheck/uname" if r else "uname -s -r -m"),
+        ("compatible", f"cat {r}/proc/device-tree/compatible"),
+        ("getprop", f"cat {r}/.rknn-envcheck/getprop" if r else "getprop ro.board.platform; getprop ro.build.version.sdk"),
     ]
-    for path in _paths(matrix, "server_paths", V1_SERVER_PATHS + V2_SERVER_PATHS):
-        sections.append((f"file:{path}", _strings_command(r + path)))
-    for path in _paths(matrix, "runtime_paths", V1_RUNTIME_PATHS + V2_RUNTIME_PATHS):
-        sections.append((f"file:{path}", _strings_command(r + path)))
+    # The vendor's own query (`strings FILE | grep build`); the error of a missing file passes the
+    # filter too, so "missing" and "no version line" are told apart.
+    for path in binaries:
+        sections.append((f"file:{path}", f"strings {r}{path} 2>&1 | grep -m 20 -E '{VERSION_GREP}|No such'"))
+    # Boards whose busybox has no `strings`: one grep -a -o over every candidate instead.
+    sections.append(("grep-a", "command -v strings >/dev/null || grep -a -o -E '" + GREP_A_PATTERN + "' "
+                     + " ".join(r + p for p in binaries)))
     sections += [
-        ("rknpu:debugfs", f"cat {r}/sys/kernel/debug/rknpu/version 2>/dev/null"),
-        ("rknpu:procfs", f"cat {r}/proc/rknpu/version 2>/dev/null"),
-        ("rknpu:module", f"cat {r}/sys/module/rknpu/version 2>/dev/null"),
+        ("rknpu:debugfs", f"cat {r}/sys/kernel/debug/rknpu/version"),
+        ("rknpu:procfs", f"cat {r}/proc/rknpu/version"),
+        ("rknpu:module", f"cat {r}/sys/module/rknpu/version"),
         ("dmesg", f"grep -i -E 'galcore|rknpu' {r}/.rknn-envcheck/dmesg" if r else "dmesg 2>&1 | grep -i -E 'galcore|rknpu|klogctl|not permitted' | head -n 40"),
-        ("mini", " ; ".join(f"ls {r}{p} 2>/dev/null" for p in MINI_MARKERS)),
-        ("running", f"cat {r}/.rknn-envcheck/pidof-rknn_server 2>/dev/null" if r else "pidof rknn_server"),
-        ("python", "python3 --version 2>&1" if not r else f"cat {r}/.rknn-envcheck/python-version 2>/dev/null"),
-        ("site", "grep -h -E '^(Name|Version):' " + " ".join(f"{r}{g}/rknn_toolkit_lite*.dist-info/METADATA {r}{g}/numpy-*.dist-info/METADATA" for g in SITE_GLOBS) + " 2>/dev/null"),
+        ("mini", "ls " + " ".join(r + p for p in MINI_MARKERS)),
+        ("running", f"cat {r}/.rknn-envcheck/pidof-rknn_server" if r else "pidof rknn_server"),
+        ("python", f"cat {r}/.rknn-envcheck/python-version" if r else "python3 --version 2>&1"),
+        ("site", "grep -h -E '^(Name|Version):' " + " ".join(f"{r}{g}/*.dist-info/METADATA" for g in SITE_GLOBS)),
     ]
     return sections
-
-
-def _strings_command(path: str) -> str:
-    # The vendor's own query (`strings FILE | grep build`). grep -m (not head, which exits 0 on
-    # no input) makes a board whose busybox lacks `strings` fall through to grep -a -o over the
-    # binary. `ls` first tells "missing" from "no version line".
-    return (f"ls -l {path} 2>&1 && strings {path} 2>/dev/null | grep -m 20 -E '{VERSION_GREP}'"
-            f" || grep -a -m 20 -o -E 'lib[a-z_]+ version:? [^)]*[)]|[0-9]+[.][0-9]+[.][0-9]+ [(][0-9a-f]+ build[:@][^)]*[)]' {path} 2>/dev/null")
 
 
 def render_batch(sections: list[tuple[str, str]]) -> str:
@@ -176,13 +176,16 @@ def interpret(device: dict, sections: dict[str, tuple[str, int]], matrix, root: 
         how["python"] = "python3 --version; Name/Version of */site-packages/{rknn_toolkit_lite*,numpy-*}.dist-info/METADATA"
 
 
-def _file_section(sections, path) -> tuple[bool, list[str], str]:
-    """(exists, version lines, listing) for a `file:` section."""
-    body, rc = sections.get(f"file:{path}", ("", 1))
+def _file_section(sections, path, tools) -> tuple[bool | None, list[str]]:
+    """(exists, version lines) for a `file:` section. exists is None when it cannot be told."""
+    body, _rc = sections.get(f"file:{path}", ("", 1))
     lines = _lines(body)
-    if not lines or "No such file" in lines[0] or "not found" in lines[0].lower() or "cannot access" in lines[0]:
-        return False, [], lines[0] if lines else ""
-    return True, lines[1:], lines[0]
+    if any("No such file" in line for line in lines):
+        return False, []
+    if "strings" not in tools:  # busybox without `strings`: use the grep -a section
+        fallback = [l.split(":", 1)[1] for l in _lines(sections.get("grep-a", ("", 1))[0]) if l.startswith(path + ":")]
+        return (True if fallback else None), fallback
+    return True, lines
 
 
 def _interpret_binaries(device, sections, chip_row, tools) -> None:
@@ -191,7 +194,7 @@ def _interpret_binaries(device, sections, chip_row, tools) -> None:
     preferred_server = ((chip_row or {}).get("server_paths") or {}).get(os_name) or []
     server_paths = preferred_server + [n[5:] for n in sections if n.startswith("file:") and n.endswith("rknn_server") and n[5:] not in preferred_server]
     for path in server_paths:
-        exists, lines, _listing = _file_section(sections, path)
+        exists, lines = _file_section(sections, path, tools)
         if not exists:
             continue
         version, line = P.parse_rknn_server(lines)
@@ -204,7 +207,8 @@ def _interpret_binaries(device, sections, chip_row, tools) -> None:
             errors["rknn_server"] = f"{path} exists but no known version line in it" + ("" if "strings" in tools else " (the board has no `strings`)")
         break
     else:
-        errors["rknn_server"] = "not found at " + ", ".join(server_paths[:3])
+        errors["rknn_server"] = ("the board has no `strings` and grep -a found no rknn_server version" if "strings" not in tools
+                                 else "not found at " + ", ".join(server_paths[:3]))
 
     library = (chip_row or {}).get("runtime_library")
     preferred = ((chip_row or {}).get("runtime_paths") or {}).get(os_name) or []
@@ -213,13 +217,16 @@ def _interpret_binaries(device, sections, chip_row, tools) -> None:
         candidates = [p for p in candidates if p.endswith(library)] + [p for p in candidates if not p.endswith(library)]
     found = []
     for path in candidates:
-        exists, lines, listing = _file_section(sections, path)
+        exists, lines = _file_section(sections, path, tools)
         if exists:
-            found.append((path, lines, listing))
+            found.append((path, lines))
     if not found:
-        errors["librknn_runtime"] = "not found at " + ", ".join((preferred or candidates)[:4])
+        if "strings" not in tools:
+            errors["librknn_runtime"] = "the board has no `strings` and grep -a found no runtime version"
+        else:
+            errors["librknn_runtime"] = "not found at " + ", ".join((preferred or candidates)[:4])
         return
-    path, lines, listing = found[0]
+    path, lines = found[0]
     version, line, lib_name = P.parse_runtime(lines)
     device["runtime_library"] = lib_name or path.rsplit("/", 1)[-1]
     device["runtime_path"] = path
@@ -232,7 +239,7 @@ def _interpret_binaries(device, sections, chip_row, tools) -> None:
         errors["librknn_runtime"] = f"{path} exists but no known version line in it"
     if len(found) > 1:
         # A second copy in another library path is a classic cause of "works in one app, not in another".
-        device["runtime_copies"] = [p for p, _l, _s in found]
+        device["runtime_copies"] = [p for p, _l in found]
 
 
 def _interpret_driver(device, sections, chip_row, tools) -> None:

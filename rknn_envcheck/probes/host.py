@@ -203,8 +203,36 @@ class _Background(threading.Thread):
             self.error = f"{type(exc).__name__}: {exc}"
 
 
+# udev's rules directories (the same list as rknn_envcheck.udev.scan.RULES_DIRS, kept here so the
+# quick pre-check below needs no import of the rules parser).
+_UDEV_DIRS = ("/etc/udev/rules.d", "/run/udev/rules.d", "/usr/local/lib/udev/rules.d", "/usr/lib/udev/rules.d", "/lib/udev/rules.d")
+
+
+def _no_rules_file_mentions_2207(directories=_UDEV_DIRS) -> bool:
+    """True when no *.rules file contains the text 2207 at all: the full scan would find nothing,
+    and importing and running the rules parser costs ~10 ms of the run. Any unreadable file means
+    "let the real scan look" (it reports read errors)."""
+    for directory in directories:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(".rules"):
+                continue
+            try:
+                with open(os.path.join(directory, name), "rb") as handle:
+                    if b"2207" in handle.read():
+                        return False
+            except OSError:
+                return False
+    return True
+
+
 def _scan_udev():
     """udev rules files mentioning 2207, from rknn_envcheck.udev.scan; None (key left out) without it."""
+    if _no_rules_file_mentions_2207():
+        return []
     try:
         from rknn_envcheck.udev import scan
     except ImportError:
@@ -289,7 +317,7 @@ def _merge(host: dict, how: dict, name: str, result) -> None:
         if result.get("modes_from"):
             how["usb.mode"] = result["modes_from"]
     elif name == "processes":
-        for key in ("processes", "process_details", "adb_server", "security_software"):
+        for key in ("processes", "process_details", "adb_server", "adb_servers", "security_software"):
             if key in result:
                 host[key] = result[key]
         if result.get("error"):
@@ -302,4 +330,5 @@ def _merge(host: dict, how: dict, name: str, result) -> None:
         how.update(result.get("how", {}))
     elif name == "udev":
         host["udev"] = result
-        how["udev"] = "rknn_envcheck.udev.scan.scan_rules()"
+        how["udev"] = ("rknn_envcheck.udev.scan.scan_rules()" if result else
+                       f"no *.rules file in {', '.join(_UDEV_DIRS)} contains 2207")

@@ -41,6 +41,16 @@ def is_adb_server(name: str, cmdline: list[str]) -> bool:
     return any(arg in ("fork-server", "server") for arg in cmdline[1:])
 
 
+def _server_port(cmdline: list[str]) -> str | None:
+    """`-L tcp:5038` / `-P 5038` on the server's command line; None = the default (5037 or $ANDROID_ADB_SERVER_PORT)."""
+    for index, arg in enumerate(cmdline):
+        if arg == "-L" and index + 1 < len(cmdline) and cmdline[index + 1].startswith("tcp:"):
+            return cmdline[index + 1].rsplit(":", 1)[-1]
+        if arg == "-P" and index + 1 < len(cmdline):
+            return cmdline[index + 1]
+    return None
+
+
 def adb_version(binary: str, timeout: float = 3.0) -> tuple[str | None, str]:
     """(`1.0.41 (29.0.6-debian)`, how) from `<binary> version`, bounded by `timeout`."""
     try:
@@ -94,14 +104,14 @@ def scan_processes(timeout: float = 3.0) -> dict:
     if sys.platform.startswith("linux"):
         pids = linux_candidates()
         if pids == []:
-            return {"processes": [], "process_details": [], "adb_server": None, "security_software": [],
+            return {"processes": [], "process_details": [], "adb_server": None, "adb_servers": [], "security_software": [],
                     "how": "/proc/*/comm: no npu_transfer_proxy, adb or seed §1.7.2 security software process"}
     try:
         import psutil
     except ImportError:
         return {"error": "psutil is not installed: python3 -m pip install psutil", "how": "import psutil"}
     interesting = []
-    adb_server = None
+    servers = []
     security = []
     for proc in psutil.process_iter(["name", "pid"]):
         name = proc.info.get("name") or ""
@@ -120,25 +130,31 @@ def scan_processes(timeout: float = 3.0) -> dict:
         interesting.append(detail)
         if is_security:
             security.append({"name": name, "product": SECURITY_SOFTWARE[low], "pid": detail["pid"], "source": SEED_SECURITY_SOURCE})
-        if is_adb and adb_server is None and is_adb_server(name, detail.get("cmdline") or []):
-            adb_server = {"pid": detail["pid"], "exe": detail.get("exe"), "cmdline": detail.get("cmdline"), "user": detail.get("username")}
-    if adb_server is not None:
-        binary = adb_server.get("exe")
+        if is_adb and is_adb_server(name, detail.get("cmdline") or []):
+            servers.append({"pid": detail["pid"], "exe": detail.get("exe"), "cmdline": detail.get("cmdline"),
+                            "user": detail.get("username"), "port": _server_port(detail.get("cmdline") or [])})
+    versions: dict[str, tuple] = {}  # one `adb version` per binary, however many servers run it
+    for server in servers:
+        binary = server.get("exe")
         how_binary = "the running server's executable"
         if not binary or not os.path.exists(binary):
             # Another user's process hides its exe; the adb on PATH is the next best guess, and we say so.
             binary = shutil.which("adb")
             how_binary = "adb on PATH (the server's own executable could not be read)"
         if binary:
-            adb_server["version"], version_how = adb_version(binary, timeout)
-            adb_server["how"] = f"psutil process {adb_server['pid']}; version from {how_binary}: {version_how}"
+            if binary not in versions:
+                versions[binary] = adb_version(binary, timeout)
+            server["version"], version_how = versions[binary]
+            server["how"] = f"psutil process {server['pid']}; version from {how_binary}: {version_how}"
         else:
-            adb_server["version"] = None
-            adb_server["how"] = f"psutil process {adb_server['pid']}; its executable could not be read and no adb is on PATH"
+            server["version"] = None
+            server["how"] = f"psutil process {server['pid']}; its executable could not be read and no adb is on PATH"
+    adb_server = servers[0] if servers else None
     return {
         "processes": sorted({d["name"] for d in interesting}),
         "process_details": interesting,
         "adb_server": adb_server,
+        "adb_servers": servers,
         "security_software": security,
         "how": how,
     }

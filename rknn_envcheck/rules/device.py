@@ -52,7 +52,10 @@ def judge_device(device: dict, host_toolkit, matrix) -> list[Check]:
     subject = subject_of(device)
     state = device.get("state", "device")
     if state != "device":
-        return run_guarded("device.state", "Board connection", subject, lambda: _check_state(device))
+        checks = run_guarded("device.state", "Board connection", subject, lambda: _check_state(device))
+        for check in checks:
+            check.subject = subject
+        return checks
     if device.get("probe_error"):
         return [Check("device.probe", "Board inspection", UNKNOWN, subject=subject, component="adb",
                       observed=device["probe_error"], how=_how(device, "probe"),

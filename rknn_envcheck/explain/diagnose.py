@@ -1,0 +1,249 @@
+"""Findings + facts → checks that quote the log lines they came from.
+
+Errors and warnings each become one check. A generic error (RKNN_ERR_DEVICE_UNAVAILABLE,
+RKNN_ERR_MODEL_INVALID, ...) lists the causes the seed manual gives, ranked: causes the log or the
+facts rule out go last, each with the fact that rules it out. Versions the log printed are
+judged by the project's rules (rules.device / rules.host) like any observed facts; on top of
+that, what only a log shows (the model's format and toolkit version next to the runtime that
+loaded it) is cross-checked here.
+"""
+from __future__ import annotations
+
+from rknn_envcheck.explain.messages import MessageSet
+from rknn_envcheck.explain.scan import Finding, ScanResult
+from rknn_envcheck.report import FAIL, UNKNOWN, WARN, Check, Fix
+from rknn_envcheck.versions import try_parse
+
+# Model file format 6 is loadable from librknnrt 1.5.2 on (toolkit2.md §3.2 / §4.4).
+FORMAT6_MIN_RUNTIME = "1.5.2"
+
+COLLECT_COMMANDS = [
+    "rknn-envcheck device --all --save-facts facts.json",
+    "rknn-envcheck host --save-facts host.json",
+    "adb shell 'strings /usr/lib/librknnrt.so | grep -i \"librknnrt version\"'",
+    "adb shell 'strings /usr/bin/rknn_server | grep -i \"rknn_server version\"'",
+    "adb shell 'cat /sys/kernel/debug/rknpu/version || dmesg | grep -i rknpu'",
+    "adb shell 'dmesg | grep -i galcore'   # RK1808/RV1126 (toolkit v1) boards",
+    "export RKNN_LOG_LEVEL=5   # then re-run the program and explain the new log",
+]
+
+
+def subject_for(name: str) -> str:
+    return f"log:{name}"
+
+
+def _evidence(finding: Finding) -> list[str]:
+    lines = [f"line {h.line_no}: {h.text}" for h in finding.hits[:5]]
+    if finding.count > 5:
+        lines.append(f"... and {finding.count - 5} more line(s) like these")
+    return lines
+
+
+# ------------------------------------------------------------------ cause conditions
+
+def _field(facts: dict, name: str):
+    """`device.X`, `host.X`, `log.X` or `host.toolkit` → value or None (unknown)."""
+    section, _, key = name.partition(".")
+    if section == "device":
+        devices = facts.get("devices") or []
+        for device in devices:
+            if device.get(key) is not None:
+                return device.get(key)
+        return None
+    if section == "host":
+        host = facts.get("host") or {}
+        if key == "toolkit":
+            for package in (host.get("packages") or {}):
+                if package in ("rknn-toolkit2", "rknn-toolkit"):
+                    return package
+            return None
+        return host.get(key)
+    if section == "log":
+        return (facts.get("log") or {}).get(key)
+    return None
+
+
+def _compare(left, op: str, right) -> bool | None:
+    if left is None or right is None:
+        return None
+    if op in ("contains", "!contains"):
+        inside = right in left if isinstance(left, (list, tuple, str)) else None
+        if inside is None:
+            return None
+        return inside if op == "contains" else not inside
+    if isinstance(left, bool) or isinstance(right, bool) or str(right).lower() in ("true", "false"):
+        lv = left if isinstance(left, bool) else str(left).lower() == "true"
+        rv = right if isinstance(right, bool) else str(right).lower() == "true"
+        return (lv == rv) if op == "==" else (lv != rv) if op == "!=" else None
+    lver, rver = try_parse(str(left)), try_parse(str(right))
+    if op in (">=", "<") and lver is not None and rver is not None:
+        return lver >= rver if op == ">=" else lver < rver
+    a, b = str(left).lower(), str(right).lower()
+    if op == "==":
+        return a == b
+    if op == "!=":
+        return a != b
+    return None
+
+
+def _versions_consistent(facts: dict) -> bool | None:
+    """Toolkit, rknn_server and runtime all known and of one major.minor (vendor same-version rule)."""
+    host_packages = (facts.get("host") or {}).get("packages") or {}
+    toolkit = host_packages.get("rknn-toolkit2") or host_packages.get("rknn-toolkit")
+    server, runtime = _field(facts, "device.rknn_server"), _field(facts, "device.librknn_runtime")
+    parsed = [try_parse(str(v)) for v in (toolkit, server, runtime)]
+    if any(p is None for p in parsed):
+        return None
+    return len({p.release[:2] for p in parsed}) == 1
+
+
+def condition_holds(condition: str, facts: dict) -> tuple[bool | None, str]:
+    """Evaluate one `ruled_out_by` condition; None = cannot tell (the cause stays in play)."""
+    text = condition.strip()
+    if text == "versions_consistent":
+        held = _versions_consistent(facts)
+        return held, "toolkit, rknn_server and runtime versions are known and match"
+    parts = text.split(None, 2)
+    if len(parts) == 2 and parts[1] == "present":
+        value = _field(facts, parts[0])
+        return (value is not None), f"{parts[0]} = {value}"
+    if len(parts) != 3:
+        return None, text
+    left_name, op, right_text = parts
+    left = _field(facts, left_name)
+    right = _field(facts, right_text) if right_text.split(".")[0] in ("device", "host", "log") else right_text
+    held = _compare(left, op, right)
+    shown_right = f"{right_text} = {right}" if right is not right_text else right_text
+    return held, f"{left_name} = {left} ({op} {shown_right})"
+
+
+def rank_causes(causes: list[dict], facts: dict) -> list[dict]:
+    """Causes in the vendor's order; those a fact rules out move to the end with the reason."""
+    open_causes, ruled_out = [], []
+    for cause in causes:
+        reason = None
+        for condition in cause.get("ruled_out_by") or []:
+            held, why = condition_holds(condition, facts)
+            if held:
+                reason = why
+                break
+        entry = {"cause": cause["cause"], "check": cause.get("check", ""), "ruled_out": reason}
+        (ruled_out if reason else open_causes).append(entry)
+    return open_causes + ruled_out
+
+
+def _causes_text(ranked: list[dict]) -> str:
+    lines = []
+    for number, cause in enumerate(ranked, 1):
+        tail = f" — ruled out: {cause['ruled_out']}" if cause["ruled_out"] else ""
+        check = f" [check: {cause['check']}]" if cause["check"] else ""
+        lines.append(f"  {number}. {cause['cause']}{check}{tail}")
+    return "possible causes, most likely first:\n" + "\n".join(lines)
+
+
+# ------------------------------------------------------------------ findings → checks
+
+def _detail(finding: Finding, messages: MessageSet) -> str:
+    groups = finding.first.groups
+    bits = []
+    code = groups.get("error_code")
+    if code is not None:
+        bits.append(f"code {code} = {messages.codes.get(str(int(code)), 'unknown code')}")
+    for key in ("model_version", "runtime_max_model_version", "model_chip", "board_chip", "rknn_server_min", "driver_version",
+                "driver_min", "model_toolkit_version", "runtime_version", "transport_error", "ack_name", "op", "numpy_version",
+                "error_name", "torch_version", "opset", "opset_max", "requirement", "toolkit_version"):
+        if groups.get(key):
+            bits.append(f"{key.replace('_', ' ')} {groups[key]}")
+    return "; ".join(bits)
+
+
+def finding_check(finding: Finding, messages: MessageSet, facts: dict, subject: str) -> Check:
+    message = finding.message
+    status = FAIL if message.kind in ("error", "context") else WARN
+    detail = _detail(finding, messages)
+    text = message.meaning + (f" ({detail})" if detail else "")
+    if finding.count > 1:
+        text += f" Seen {finding.count} times, first at line {finding.first.line_no}."
+    commands = list(message.commands)
+    if message.causes:
+        ranked = rank_causes(message.causes, facts)
+        text += "\n" + _causes_text(ranked)
+        for cause in ranked:
+            if not cause["ruled_out"] and cause["check"] and cause["check"] not in commands:
+                commands.append(cause["check"])
+    return Check(
+        id=f"log.{message.id}", title=message.id.replace("_", " "), status=status, component=message.component,
+        subject=subject, observed=finding.first.text, how=f"log line {finding.first.line_no}",
+        expected=message.fix or None, rule=f"messages.toml [{message.id}]", source=message.source, message=text,
+        fix=Fix(message.fix or "see the meaning above", commands), evidence=_evidence(finding),
+    )
+
+
+def cross_checks(facts: dict, findings: dict, subject: str) -> list[Check]:
+    """What only a log can show: the model's format/toolkit next to the runtime that loaded it."""
+    checks = []
+    log = facts.get("log") or {}
+    how = log.get("how") or {}
+    runtime = _field(facts, "device.librknn_runtime")
+    runtime_how = next((d.get("how", {}).get("librknn_runtime") for d in facts.get("devices") or [] if d.get("librknn_runtime")), "")
+    model_version, model_toolkit = log.get("model_version"), log.get("model_toolkit_version")
+    if model_version and runtime and "model_version_unsupported_old" not in findings and "model_version_unsupported" not in findings:
+        rt = try_parse(str(runtime))
+        if str(model_version) == "6" and rt is not None and rt < try_parse(FORMAT6_MIN_RUNTIME):
+            checks.append(Check(
+                "log.model_format_vs_runtime", "model format vs runtime", FAIL, component="librknnrt", subject=subject,
+                observed=f"model format {model_version}, librknnrt {runtime}", how=f"{how.get('model_version')}; {runtime_how}",
+                expected=f"librknnrt ≥ {FORMAT6_MIN_RUNTIME} for model format 6", rule="model format 6 needs librknnrt ≥ 1.5.2",
+                source="toolkit2.md §3.2, §4.4", message=f"the model has file format 6, which librknnrt {runtime} cannot load",
+                fix=Fix("update librknnrt on the board (≥ 1.5.2, best the model's toolkit version)",
+                        ["adb push rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so /usr/lib/librknnrt.so"])))
+    if model_toolkit and runtime and "model_runtime_version_mismatch" not in findings:
+        mt, rt = try_parse(str(model_toolkit).split("-")[0]), try_parse(str(runtime))
+        if mt is not None and rt is not None and rt.release[:2] < mt.release[:2]:
+            checks.append(Check(
+                "log.model_toolkit_vs_runtime", "model toolkit vs runtime", WARN, component="librknnrt", subject=subject,
+                observed=f"model built by toolkit {model_toolkit}, board librknnrt {runtime}",
+                how=f"{how.get('model_toolkit_version')}; {runtime_how}", expected=f"librknnrt ≥ {mt.base_version}",
+                rule="runtime at least the toolkit version that built the model", source="toolkit2.md §3.2 (QS 1.6.0 §3.4.2), §4.4",
+                message=f"the runtime is older than the toolkit that built the model; operators may be missing (`Unsupport CPU op`)",
+                fix=Fix(f"update librknnrt and rknn_server on the board to {mt.base_version}",
+                        ["adb shell 'strings /usr/lib/librknnrt.so | grep -i \"librknnrt version\"'"])))
+    model_chip, board_chip = log.get("model_chip"), _field(facts, "device.chip")
+    if model_chip and board_chip and "model_platform_mismatch" not in findings:
+        same = model_chip.upper() == str(board_chip).upper() or {model_chip.upper(), str(board_chip).upper()} == {"RK3566", "RK3568"}
+        if not same:
+            checks.append(Check(
+                "log.model_chip_vs_board", "model target vs board", FAIL, component="model", subject=subject,
+                observed=f"model for {model_chip}, board {board_chip}", how=how.get("model_chip", "log"), expected=f"model for {board_chip}",
+                rule="target_platform must be the board's chip", source="toolkit2.md §4.5", message=f"the model was exported for {model_chip}, the board is {board_chip}",
+                fix=Fix(f"re-export with rknn.config(target_platform='{str(board_chip).lower()}')", [])))
+    if log.get("hal_user") and log.get("hal_kernel") and log["hal_user"] != log["hal_kernel"]:
+        checks.append(Check(
+            "log.galcore_user_vs_kernel", "galcore user vs kernel", FAIL, component="galcore", subject=subject,
+            observed=f"user {log['hal_user']}, kernel {log['hal_kernel']}", how=f"{how.get('hal_user')}; {how.get('hal_kernel')}",
+            expected="the same galcore version in user space and kernel", rule="update the driver's user part and galcore.ko together",
+            source="toolkit1.md §3.3 (HAL user/kernel version)", message="the NPU user-space driver and galcore.ko come from different releases",
+            fix=Fix("push the drivers of one rknpu release (user libraries and galcore.ko) and reboot",
+                    ["adb push drivers/linux-aarch64/* /", "adb push drivers/npu_ko/galcore.ko /lib/modules/galcore.ko"])))
+    return checks
+
+
+def nothing_recognised(name: str, lines: int, subject: str) -> Check:
+    return Check(
+        "log.nothing_recognised", "Known RKNN messages", UNKNOWN, component="log", subject=subject,
+        observed=f"{lines} line(s), none of them a known RKNN message or version line", how=f"scanned {name}",
+        message="nothing in this log is a message rknn-envcheck knows, so it cannot say what went wrong from the log alone. "
+                "Collect the versions of the board and the host (commands below) and run the program again with the runtime log level raised.",
+        fix=Fix("collect the facts, then judge them (`rknn-envcheck check --facts facts.json`) or explain the new log with them (--facts)", COLLECT_COMMANDS),
+    )
+
+
+def diagnose(result: ScanResult, messages: MessageSet, facts: dict, name: str) -> list[Check]:
+    subject = subject_for(name)
+    problems = [f for f in result.ordered() if f.message.kind in ("error", "warning")]
+    context = [f for f in result.ordered() if f.message.kind == "context"]
+    checks = [finding_check(f, messages, facts, subject) for f in problems]
+    if not problems:
+        checks += [finding_check(f, messages, facts, subject) for f in context]
+    checks += cross_checks(facts, result.findings, subject)
+    return checks

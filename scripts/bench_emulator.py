@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Benchmark: shell round trips through the REAL adb server to emulated boards (issue 5, Speed).
+
+Measures in one run the median of N round trips (a) as a bare smart-socket exchange
+(`host:transport:SERIAL`, then `shell:true`, read to EOF) and (b) through adbutils
+(`device(serial).shell("true")`, and by transport_id), once with 1 board served and once with
+32 boards served by the same emulator process and all 32 queried at once (one round trip each).
+Goal: 32 concurrent bare round trips finish within 8x the time of one.
+
+The emulator runs as `rknn-envcheck emulator serve ... --stats FILE` in its own process, so the
+benchmark client does not share its interpreter; the stats file proves one round trip per query.
+
+    python scripts/bench_emulator.py [--rounds 50] [--boards 32]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from rknn_envcheck.emulator.adbserver import PrivateAdbServer  # noqa: E402
+
+PROFILE = "rk3588-2.3.2"
+
+
+def _send(sock: socket.socket, request: str) -> None:
+    data = request.encode()
+    sock.sendall(b"%04x" % len(data) + data)
+    status = _recv_exact(sock, 4)
+    if status != b"OKAY":
+        length = int(_recv_exact(sock, 4), 16)
+        raise RuntimeError(f"{request}: {status!r} {_recv_exact(sock, length)!r}")
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise EOFError(f"expected {n} bytes, got {len(buf)}")
+        buf += chunk
+    return buf
+
+
+def bare_round_trip(port: int, serial: str) -> float:
+    started = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        _send(sock, f"host:transport:{serial}")
+        _send(sock, "shell:true")
+        while sock.recv(65536):
+            pass
+    return time.perf_counter() - started
+
+
+def serve(profiles: list, stats_file: str) -> tuple:
+    proc = subprocess.Popen([sys.executable, "-m", "rknn_envcheck", "emulator", "serve", *profiles, "--stats", stats_file],
+                            stdout=subprocess.PIPE, text=True)
+    addresses = []
+    while len(addresses) < len(profiles):
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"emulator exited with {proc.wait()}")
+        if " listening on " in line:
+            addresses.append(line.split(" listening on ")[1].split()[0])
+    return proc, addresses
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.communicate(timeout=10)
+
+
+def total_round_trips(stats_file: str) -> int:
+    time.sleep(0.3)  # the stats file is rewritten every 0.1 s
+    with open(stats_file) as fh:
+        return sum(b["stats"]["round_trips"] for b in json.load(fh)["boards"])
+
+
+def concurrent_rounds(rounds: int, work, targets: list) -> list:
+    """Each round: one thread per target, released together; the round lasts until the last one ends."""
+    times = []
+    for _ in range(rounds):
+        barrier = threading.Barrier(len(targets) + 1)
+        ends = [0.0] * len(targets)
+
+        def run(i, target):
+            barrier.wait()
+            work(target)
+            ends[i] = time.perf_counter()
+
+        threads = [threading.Thread(target=run, args=(i, t)) for i, t in enumerate(targets)]
+        for t in threads:
+            t.start()
+        barrier.wait()
+        started = time.perf_counter()
+        for t in threads:
+            t.join()
+        times.append(max(ends) - started)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--boards", type=int, default=32)
+    args = parser.parse_args()
+    import adbutils
+
+    results = {}
+    stats_dir = tempfile.mkdtemp(prefix="rknn-bench-")
+    with PrivateAdbServer() as adb:
+        os.environ["ANDROID_ADB_SERVER_PORT"] = str(adb.port)  # an adbutils autostart can only hit the private server
+        client = adbutils.AdbClient(host="127.0.0.1", port=adb.port)
+        print(f"adb: {adb.adb} ({client.server_version()}), private server 127.0.0.1:{adb.port}; "
+              f"{args.rounds} rounds; emulator: separate process")
+        for count in (1, args.boards):
+            stats_file = os.path.join(stats_dir, f"stats-{count}.json")
+            proc, addresses = serve([PROFILE] * count, stats_file)
+            try:
+                for address in addresses:
+                    reply = client.connect(address, timeout=5)
+                    assert reply.startswith("connected"), reply
+                first = addresses[0]
+                tid = next(d.tags["transport_id"] for d in client.list(extended=True) if d.serial == first)
+                dev, dev_tid = client.device(first), client.device(transport_id=int(tid))
+                for _ in range(5):  # warm-up
+                    bare_round_trip(adb.port, first)
+                    dev.shell("true", timeout=10)
+                sent = 5 * 2
+                results[(count, "bare, one board")] = [bare_round_trip(adb.port, first) for _ in range(args.rounds)]
+                results[(count, "adbutils by serial, one board")] = [_timed(lambda: dev.shell("true", timeout=10)) for _ in range(args.rounds)]
+                results[(count, "adbutils by transport_id, one board")] = [_timed(lambda: dev_tid.shell("true", timeout=10)) for _ in range(args.rounds)]
+                sent += 3 * args.rounds
+                if count > 1:
+                    results[(count, f"bare, all {count} at once")] = concurrent_rounds(args.rounds, lambda a: bare_round_trip(adb.port, a), addresses)
+                    devices = [client.device(a) for a in addresses]
+                    results[(count, f"adbutils by serial, all {count} at once")] = concurrent_rounds(args.rounds, lambda d: d.shell("true", timeout=10), devices)
+                    sent += 2 * args.rounds * count
+                served = total_round_trips(stats_file)
+                print(f"{count:>2} board(s) served: {served} round trips counted by the emulator, {sent} sent"
+                      f" -> {'exactly one per query' if served == sent else 'MISMATCH'}")
+            finally:
+                for address in addresses:
+                    client.disconnect(address)
+                stop(proc)
+
+    base = statistics.median(results[(1, "bare, one board")])
+    print(f"\n{'boards served':>13}  {'measurement':<40} {'median ms':>9} {'p90 ms':>8} {'x bare(1)':>9}")
+    for (count, label), times in results.items():
+        med, p90 = statistics.median(times), sorted(times)[int(len(times) * 0.9) - 1]
+        print(f"{count:>13}  {label:<40} {med * 1000:>9.2f} {p90 * 1000:>8.2f} {med / base:>9.1f}")
+    concurrent = statistics.median(results[(args.boards, f"bare, all {args.boards} at once")])
+    ratio = concurrent / base
+    verdict = "PASS" if ratio <= 8 else "FAIL"
+    print(f"\ngoal: {args.boards} concurrent bare round trips within 8x one -> {ratio:.1f}x: {verdict}")
+    return 0 if verdict == "PASS" else 1
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Benchmark `rknn-envcheck explain` on a 50 MB log against `python3 -c pass; grep -c RKNN FILE`.
+
+The log is mostly ordinary application/kernel lines with a few hundred RKNN lines scattered in.
+Both commands run alternately in the same process (same machine state); medians are printed with
+the ratio (goal ≤ 3×) and the explain run's peak RSS (goal < 100 MiB, from wait4 rusage).
+Usage: python3 scripts/bench_explain.py [--mb 50] [--runs 5] [--keep]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ORDINARY = [
+    "2024-05-11 10:{m:02d}:{s:02d},{ms:03d} INFO  [worker-{w}] processed batch {n} in {ms} ms (queue depth {q})",
+    "[{t:>12.6f}] usb 1-1.{w}: new high-speed USB device number {q} using xhci-hcd",
+    "Epoch {w}/{q}: 100%|##########| {n}/{n} [00:{s:02d}<00:00, {ms}.{w}it/s] loss=0.{ms:03d} acc=0.{n:04d}",
+    "{m:02d}:{s:02d}:{ms:03d} DEBUG http.client: GET /api/v1/items?page={n} -> 200 ({ms} bytes)",
+    "WARNING:tensorflow:From /usr/lib/python3/dist-packages/model.py:{n}: calling Constant.__init__ (from tensorflow.python.ops) with dtype is deprecated",
+    "    at com.example.app.Handler.handle(Handler.java:{n}) [thread main-{w}]",
+]
+RKNN = [
+    "I RKNN: [10:{m:02d}:{s:02d}.{ms:03d}] RKNN Runtime Information, librknnrt version: 1.4.0 (a10f100eb@2022-09-09T09:07:14)",
+    "I RKNN: [10:{m:02d}:{s:02d}.{ms:03d}] RKNN Driver Information, version: 0.8.2",
+    "E RKNN: [10:{m:02d}:{s:02d}.{ms:03d}] Invalid RKNN model version 6",
+    "E RKNNAPI: rknn_server version is too old, please update rknn_server to at least 2.3.0",
+    "I rknn-toolkit2 version: 2.3.2",
+]
+
+
+def make_log(path: str, megabytes: int, rknn_lines: int = 400) -> None:
+    rng = random.Random(7)
+    target = megabytes * 1_000_000
+    written = 0
+    every = max(1, (target // 110) // rknn_lines)
+    with open(path, "w", encoding="utf-8") as out:
+        n = 0
+        while written < target:
+            n += 1
+            pool = RKNN if n % every == 0 else ORDINARY
+            line = rng.choice(pool).format(m=n % 60, s=(n // 60) % 60, ms=n % 1000, w=n % 8, n=n, q=n % 97, t=n / 1000.0) + "\n"
+            out.write(line)
+            written += len(line)
+
+
+def timed(cmd: list[str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss  # KiB on Linux
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mb", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="bench-explain-")
+    path = os.path.join(tmp, "big.log")
+    make_log(path, args.mb)
+    size = os.path.getsize(path)
+    explain = [sys.executable, "-m", "rknn_envcheck", "explain", path]
+    reference = ["sh", "-c", f"python3 -c pass; grep -c RKNN {path}"]
+    timed(explain), timed(reference)  # warm the page cache and the imports
+    ours, ref, rss = [], [], []
+    for _ in range(args.runs):
+        t, r = timed(explain)
+        ours.append(t)
+        rss.append(r)
+        ref.append(timed(reference)[0])
+    med_ours, med_ref = statistics.median(ours), statistics.median(ref)
+    print(f"log: {size / 1e6:.1f} MB, {args.runs} runs each")
+    print(f"explain   median {med_ours * 1000:.0f} ms  (runs: {', '.join(f'{x * 1000:.0f}' for x in ours)})")
+    print(f"reference median {med_ref * 1000:.0f} ms  (python3 -c pass; grep -c RKNN)")
+    print(f"ratio {med_ours / med_ref:.2f}x (goal <= 3x)")
+    print(f"explain peak RSS {max(rss) / 1024:.1f} MiB (goal < 100 MiB)")
+    if not args.keep:
+        os.remove(path)
+        os.rmdir(tmp)
+    ok = med_ours / med_ref <= 3.0 and max(rss) / 1024 < 100
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
