@@ -104,3 +104,12 @@ def test_every_shipped_profile_gives_its_expected_verdict(matrix, name):
     expected = meta.get("expect_status")
     assert expected, f"profile {name} has no meta.expect_status"
     assert worst(checks) == expected, [(c.id, c.status, c.message) for c in checks if c.status != OK]
+
+
+def test_two_runtime_copies_with_different_versions_warn(matrix):
+    d = device(chip="RK3588", rknn_server="2.3.2", librknn_runtime="2.3.2", npu_driver="0.9.6", npu_driver_kind="rknpu",
+               runtime_copies=[{"path": "/usr/lib/librknnrt.so", "version": "2.3.2"}, {"path": "/usr/lib64/librknnrt.so", "version": "1.4.0"}])
+    check = by_id(judge_device(d, ("rknn-toolkit2", "2.3.2"), matrix), "device.runtime.copies")[0]
+    assert check.status == WARN and "/usr/lib64/librknnrt.so" in check.message
+    same = dict(d, runtime_copies=[{"path": "/usr/lib/librknnrt.so", "version": "2.3.2"}, {"path": "/usr/lib64/librknnrt.so", "version": "2.3.2"}])
+    assert not by_id(judge_device(same, ("rknn-toolkit2", "2.3.2"), matrix), "device.runtime.copies")

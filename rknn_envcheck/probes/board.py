@@ -127,6 +127,8 @@ def interpret(device: dict, sections: dict[str, tuple[str, int]], matrix, root: 
     how, raw, errors = device["how"], device["raw"], device["errors"]
     tools_body, _ = sections.get("tools", ("", 1))
     tools = {line.rsplit("/", 1)[-1].strip() for line in _lines(tools_body)}
+    if root:
+        tools |= {"dmesg", "pidof"}  # a sysroot carries the kernel log and process list as files
     device["tools"] = sorted(tools)
 
     uname_body, _ = sections.get("uname", ("", 1))
@@ -164,7 +166,7 @@ def interpret(device: dict, sections: dict[str, tuple[str, int]], matrix, root: 
     _interpret_mini(device, sections, chip_row)
 
     running_body, running_rc = sections.get("running", ("", 1))
-    if "pidof" in tools or root:
+    if "pidof" in tools:
         device["rknn_server_running"] = bool(running_body.strip())
         how["rknn_server_running"] = "pidof rknn_server"
 
@@ -239,7 +241,7 @@ def _interpret_binaries(device, sections, chip_row, tools) -> None:
         errors["librknn_runtime"] = f"{path} exists but no known version line in it"
     if len(found) > 1:
         # A second copy in another library path is a classic cause of "works in one app, not in another".
-        device["runtime_copies"] = [p for p, _l in found]
+        device["runtime_copies"] = [{"path": p, "version": P.parse_runtime(l)[0]} for p, l in found]
 
 
 def _interpret_driver(device, sections, chip_row, tools) -> None:

@@ -315,6 +315,15 @@ def _check_runtime(device: dict, chip, host_toolkit, matrix):
         yield Check("device.runtime", title, UNKNOWN, component=library, observed=runtime, how=how, evidence=_raw(device, "librknn_runtime"),
                     message=f"the runtime version {runtime!r} is in a format this tool does not know")
         return
+    copies = device.get("runtime_copies") or []
+    if len({c.get("version") for c in copies}) > 1:
+        listing = [f"{c.get('version') or '?'} at {c.get('path')}" for c in copies]
+        yield Check("device.runtime.copies", "Runtime library copies", WARN, component=library, observed=listing,
+                    how="strings on every runtime path of the board", expected="one runtime version on the board",
+                    source="toolkit2.md §3.1 (rknn_server_proxy.md Q5: a same-named library left in /usr/lib must be deleted); issue #350 (/usr/lib64 copy)",
+                    message=f"the board has {len(copies)} different copies of the runtime ({'; '.join(listing)}); which one an app loads depends on its library path",
+                    fix=Fix("keep one copy (the one rknn_server and rknn-toolkit-lite2 load) and remove or replace the others",
+                            [f"{_adb(device)}shell rm {c.get('path')}  # after checking nothing else needs it" for c in copies[1:]]))
     if host_toolkit is None:
         yield Check("device.runtime", title, OK, component=library, observed=runtime, how=how, evidence=_raw(device, "librknn_runtime"),
                     message=f"{library} {runtime} (no toolkit on the host to compare with)")
