@@ -94,10 +94,11 @@ def _adb_devices(args, timeout: float):
                             how=f"TCP connect to {where}", message=f"no board could be listed: {listing.error}",
                             fix=Fix("start an adb server, or point at one", ["adb start-server", "rknn-envcheck --adb-host HOST --adb-port 5037"])))
         return [], checks, endpoint
-    version = f"1.0.{listing.server_version}" if listing.server_version else "unknown version"
+    version = f" 1.0.{listing.server_version}" if listing.server_version else ""
     started = f"; {listing.started}" if listing.started else ""
-    checks.append(Check("connection.adb-server", "adb server", OK, subject=SUBJECT, component="adb", observed=f"adb server {version} at {where}",
-                        how="host:version", message=f"adb server {version} at {endpoint.host}:{endpoint.port}{started}"))
+    checks.append(Check("connection.adb-server", "adb server", OK, subject=SUBJECT, component="adb", observed=f"adb server{version} at {where}",
+                        how="host:devices-l" + (", host:version" if version else ""),
+                        message=f"adb server{version} at {endpoint.host}:{endpoint.port} answers ({len(listing.devices)} board(s) listed){started}"))
     wanted = getattr(args, "id", None)
     entries = listing.devices
     if wanted:

@@ -182,12 +182,13 @@ def constraint_lines(matrix, package: str, version: str, python: str, platform: 
     the vendor's supported-version table decides (a requirements-file pin of tensorflow==1.14.0
     is one choice inside the supported range, not the range).
     """
-    from packaging.requirements import Requirement
     from packaging.specifiers import SpecifierSet
 
-    by_dist: dict[str, list[tuple[int, Requirement, dict]]] = {}
+    from rknn_envcheck.versions import MatrixRequirement
+
+    by_dist: dict[str, list[tuple[int, MatrixRequirement, dict]]] = {}
     for row in requirement_rows(matrix, package, version, python, platform):
-        req = Requirement(row["requirement"])
+        req = MatrixRequirement(row["requirement"])
         by_dist.setdefault(canonical_name(req.name), []).append((KIND_PRIORITY[row["kind"]], req, row))
     lines: list[tuple[str, str]] = []
     if "+" not in version and "-" not in version and "_" not in version:

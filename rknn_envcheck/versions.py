@@ -83,3 +83,31 @@ def in_versions(version_text: str, versions) -> bool:
 def major_minor(text: str) -> tuple[int, int]:
     release = parse_version(text).release
     return (release[0], release[1] if len(release) > 1 else 0)
+
+
+_REQUIREMENT = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<spec>.*?)\s*$")
+
+
+@lru_cache(maxsize=2048)
+def split_requirement(text: str) -> tuple[str, SpecifierSet]:
+    """`numpy<=1.26.4` → ("numpy", SpecifierSet("<=1.26.4")).
+
+    Matrix requirements are validated as plain PEP 508 `name<spec>` (no extras, markers or URLs)
+    when the matrix is loaded, so this cheap split is exact for them and spares every run the
+    import and regex compilation of packaging.requirements.
+    """
+    match = _REQUIREMENT.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a requirement like 'numpy<=1.26.4'")
+    return match.group("name"), specifier(match.group("spec"))
+
+
+class MatrixRequirement:
+    """A `[[requirement]]` row's requirement: name + specifier, printed as the vendor wrote it."""
+
+    def __init__(self, text: str):
+        self.text = text.strip()
+        self.name, self.specifier = split_requirement(self.text)
+
+    def __str__(self) -> str:
+        return self.text

@@ -65,11 +65,9 @@ def served_board(adb_env, emulator_host):
         created.append(board)
         board.connect_reply = None
         if connect:
-            import adbutils
-
             try:
                 board.connect_reply = adb_env.connect(board.address, timeout=connect_timeout)
-            except adbutils.AdbTimeout as exc:  # fault `offline`: the handshake is never answered
+            except TimeoutError as exc:  # fault `offline`: the handshake is never answered
                 board.connect_reply = f"timeout: {exc}"
         return board
 

@@ -3,12 +3,9 @@ produce a report, save facts that `check --facts` replays, and judge a planned -
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
-
-import pytest
 
 from test_host_venvs import add_dist, make_venv
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
+import time
 
 import pytest
 
@@ -21,6 +21,13 @@ def named_process(tmp_path):
         shutil.copy("/bin/sleep", exe)
         proc = subprocess.Popen([str(exe), "30"])
         started.append(proc)
+        # Popen can return before the child has exec'd (its comm still reads "python").
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with open(f"/proc/{proc.pid}/comm") as handle:
+                if handle.read().strip() == name[:15]:
+                    break
+            time.sleep(0.005)
         return proc
 
     yield start

@@ -34,6 +34,31 @@ class AdbListing:
     error: str | None = None
 
 
+def load_adbutils():
+    """Import adbutils without its APK installer.
+
+    `adbutils.install` (used only by `AdbDevice.install`, which rknn-envcheck never calls) pulls
+    in `requests` and its dependencies: ~55 ms of a doctor run whose whole budget is ~1.5x the
+    host check. When nothing has imported it yet, a stand-in with the one name adbutils._device
+    imports from it is registered first; calling install() on a device would then fail loudly.
+    """
+    import sys
+    import types
+
+    if "adbutils" not in sys.modules and "adbutils.install" not in sys.modules:
+        stand_in = types.ModuleType("adbutils.install")
+
+        class InstallExtension:  # adbutils._device mixes this into AdbDevice
+            def install(self, *args, **kwargs):
+                raise RuntimeError("rknn-envcheck loads adbutils without its APK installer")
+
+        stand_in.InstallExtension = InstallExtension
+        sys.modules["adbutils.install"] = stand_in
+    import adbutils
+
+    return adbutils
+
+
 def endpoint(host: str | None = None, port: int | None = None) -> AdbEndpoint:
     env_host = os.environ.get("ANDROID_ADB_SERVER_HOST")
     env_port = os.environ.get("ANDROID_ADB_SERVER_PORT")
@@ -65,9 +90,7 @@ def adb_binary() -> str | None:
     if on_path:
         return on_path
     try:
-        import adbutils
-
-        bundled = adbutils.adb_path()
+        bundled = load_adbutils().adb_path()
         return bundled if bundled and os.access(bundled, os.X_OK) else None
     except Exception:  # noqa: BLE001 - no adbutils binary on this platform
         return None
@@ -110,11 +133,13 @@ def list_boards(ep: AdbEndpoint, timeout: float = 5.0, allow_start: bool = True)
             return listing
         listing.started = message
         listing.running = True
-    import adbutils
-
+    adbutils = load_adbutils()
     client = adbutils.AdbClient(host=ep.host, port=ep.port, socket_timeout=timeout)
     try:
-        listing.server_version = client.server_version()
+        if listing.started:
+            # Say which server we started (issue 6); for the user's own server every extra
+            # connection costs adbutils' 10 ms close delay on the doctor's critical path.
+            listing.server_version = client.server_version()
         for info in client.list(extended=True):
             tags = dict(info.tags or {})
             listing.devices.append({"serial": info.serial, "state": info.state, "transport_id": _int(tags.get("transport_id")), "tags": tags})
@@ -137,7 +162,7 @@ class AdbSession:
     transport = "adb"
 
     def __init__(self, ep: AdbEndpoint, serial: str, transport_id: int | None = None, connect_timeout: float = 5.0):
-        import adbutils
+        adbutils = load_adbutils()
 
         self.serial = serial
         self.transport_id = transport_id
@@ -146,8 +171,7 @@ class AdbSession:
         self.commands = 0
 
     def shell(self, command: str, timeout: float) -> ShellResult:
-        import adbutils
-
+        adbutils = load_adbutils()
         self.commands += 1
         try:
             features = set((self._device.get_features() or "").split(","))

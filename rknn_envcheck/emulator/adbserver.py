@@ -6,6 +6,7 @@ benchmark and `rknn-envcheck emulator demo`.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -55,11 +56,16 @@ class PrivateAdbServer:
                         ANDROID_ADB_SERVER_PORT=str(self.port), ANDROID_ADB_LOG_PATH=os.path.join(self.home, "adb.log"))
         self.env.pop("ADB_VENDOR_KEYS", None)
         self.process: Optional[subprocess.Popen] = None
+        self._owner = os.getpid()  # a forked child must never stop (or delete the HOME of) our server
 
     def start(self, timeout: float = 10.0) -> "PrivateAdbServer":
-        self.process = subprocess.Popen([self.adb, "-L", f"tcp:{self.port}", "server", "nodaemon"], env=self.env,
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=open(os.path.join(self.home, "server.stderr"), "wb"))
+        with open(os.path.join(self.home, "server.stderr"), "wb") as log:
+            # own session: a terminal's Ctrl-C does not hit it before we stop it ourselves, and
+            # stop() can signal the whole group
+            self.process = subprocess.Popen([self.adb, "-L", f"tcp:{self.port}", "server", "nodaemon"], env=self.env,
+                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+                                            start_new_session=True)
+        atexit.register(self.stop)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -89,26 +95,64 @@ class PrivateAdbServer:
 
         return adbutils.AdbClient(host="127.0.0.1", port=self.port)
 
+    def host_request(self, request: str, timeout: float = 5.0) -> str:
+        """One smart-socket `host:` request, answered OKAY/FAIL + hex length + text.
+
+        Raw socket on purpose: adbutils would run `adb start-server` (a daemon with the user's
+        HOME) if this server were already gone, e.g. in a late test teardown.
+        """
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+            data = request.encode()
+            sock.sendall(b"%04x" % len(data) + data)
+            reply = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+                if len(reply) >= 8 and len(reply) >= 8 + int(reply[4:8], 16):
+                    break
+        status, text = reply[:4], reply[8:8 + int(reply[4:8] or b"0", 16)].decode("utf-8", "replace")
+        if status != b"OKAY":
+            raise RuntimeError(f"adb server: {request}: {text or reply!r}")
+        return text
+
     def connect(self, address: str, timeout: float = 5.0) -> str:
-        """`adb connect`; the answer is text only (the CLI exits 0 either way), so it is returned."""
-        return self.client().connect(address, timeout=timeout)
+        """`adb connect`; the answer is text only (the CLI exits 0 either way), so it is returned.
+
+        A board that never answers the handshake (fault `offline`) raises TimeoutError.
+        """
+        try:
+            return self.host_request(f"host:connect:{address}", timeout)
+        except socket.timeout:
+            raise TimeoutError(f"adb connect {address}: no answer within {timeout:g} s") from None
 
     def disconnect(self, address: str) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
         try:
-            self.client().disconnect(address, raise_error=False)
-        except Exception:  # the entry may already be gone; teardown must not fail
+            self.host_request(f"host:disconnect:{address}", 5.0)
+        except (OSError, RuntimeError):  # the entry may already be gone; teardown must not fail
             pass
 
     def stop(self) -> None:
+        if os.getpid() != self._owner:
+            return
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self._signal_group(signal.SIGTERM)
             try:
                 self.process.wait(5)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._signal_group(signal.SIGKILL)
                 self.process.wait(5)
         self.process = None
         shutil.rmtree(self.home, ignore_errors=True)
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            self.process.send_signal(sig)
 
     def __enter__(self) -> "PrivateAdbServer":
         return self.start()

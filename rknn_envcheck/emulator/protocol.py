@@ -35,15 +35,26 @@ def pack(command: int, arg0: int, arg1: int, data: bytes = b"") -> bytes:
     return HEADER.pack(command, arg0, arg1, len(data), checksum(data), command ^ 0xFFFFFFFF) + data
 
 
-async def read_packet(reader: asyncio.StreamReader) -> Tuple[int, int, int, bytes]:
-    header = await reader.readexactly(HEADER.size)
-    command, arg0, arg1, length, _check, magic = HEADER.unpack(header)
-    if magic != command ^ 0xFFFFFFFF:
-        raise ProtocolError(f"bad magic {magic:#x} for command {command:#x}")
-    if length > MAX_HOST_PAYLOAD:
-        raise ProtocolError(f"payload of {length} bytes is too large")
-    data = await reader.readexactly(length) if length else b""
-    return command, arg0, arg1, data
+async def packets(reader: asyncio.StreamReader):
+    """Packets from a connection, parsed out of large reads (one await per TCP read, not two per packet)."""
+    buf = bytearray()
+    while True:
+        data = await reader.read(1 << 16)
+        if not data:
+            raise asyncio.IncompleteReadError(bytes(buf), None)
+        buf += data
+        while len(buf) >= HEADER.size:
+            command, arg0, arg1, length, _check, magic = HEADER.unpack_from(buf)
+            if magic != command ^ 0xFFFFFFFF:
+                raise ProtocolError(f"bad magic {magic:#x} for command {command:#x}")
+            if length > MAX_HOST_PAYLOAD:
+                raise ProtocolError(f"payload of {length} bytes is too large")
+            end = HEADER.size + length
+            if len(buf) < end:
+                break
+            data = bytes(buf[HEADER.size:end])
+            del buf[:end]
+            yield command, arg0, arg1, data
 
 
 # shell protocol v2 packet ids

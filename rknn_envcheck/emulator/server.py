@@ -104,8 +104,7 @@ class Connection:
 
     async def run(self) -> None:
         faults = self.state.faults
-        while True:
-            command, arg0, arg1, data = await P.read_packet(self.reader)
+        async for command, arg0, arg1, data in P.packets(self.reader):
             if command == P.A_CNXN:
                 self.max_payload = max(256, min(arg1 or self.max_payload, self.state.profile.max_payload))
                 if faults.has("offline"):

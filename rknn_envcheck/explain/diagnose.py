@@ -111,7 +111,8 @@ def condition_holds(condition: str, facts: dict) -> tuple[bool | None, str]:
         return None, text
     left_name, op, right_text = parts
     left = _field(facts, left_name)
-    right = _field(facts, right_text) if right_text.split(".")[0] in ("device", "host", "log") else right_text
+    is_field = "." in right_text and right_text.split(".")[0] in ("device", "host", "log")
+    right = _field(facts, right_text) if is_field else right_text
     held = _compare(left, op, right)
     shown_right = f"{right_text} = {right}" if right is not right_text else right_text
     return held, f"{left_name} = {left} ({op} {shown_right})"

@@ -99,8 +99,24 @@ def linux_candidates(proc_root: str = "/proc") -> list[int] | None:
     return pids
 
 
+def _processes(psutil, pids):
+    """psutil processes with .info name/pid: only the /proc candidates when known (iterating
+    every process costs ~10 ms), else all of them."""
+    if pids is None:
+        yield from psutil.process_iter(["name", "pid"])
+        return
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            proc.info = {"name": proc.name(), "pid": pid}
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        yield proc
+
+
 def scan_processes(timeout: float = 3.0) -> dict:
     how = "psutil.process_iter(name): npu_transfer_proxy, adb, and the security software named in seed §1.7.2"
+    pids = None
     if sys.platform.startswith("linux"):
         pids = linux_candidates()
         if pids == []:
@@ -113,7 +129,7 @@ def scan_processes(timeout: float = 3.0) -> dict:
     interesting = []
     servers = []
     security = []
-    for proc in psutil.process_iter(["name", "pid"]):
+    for proc in _processes(psutil, pids):
         name = proc.info.get("name") or ""
         low = _base_name(name)
         is_proxy = low in (NPU_TRANSFER_PROXY, NPU_TRANSFER_PROXY + ".exe")

@@ -15,7 +15,7 @@ from rknn_envcheck.rules.toolkit import (
     parse_toolkit_option,
     python_minor,
 )
-from rknn_envcheck.versions import in_versions, matches, try_parse
+from rknn_envcheck.versions import MatrixRequirement, in_versions, matches, try_parse
 
 SUBJECT = "host"
 # A framework row names the PyPI distribution; these distributions provide the same framework.
@@ -244,17 +244,15 @@ def _requirement_rows(matrix, package: str, version: str, pyver: str | None, pla
 def _check_requirements(host: dict, matrix, target, planned: bool):
     if target is None or not matrix.is_release(*target):
         return
-    from packaging.requirements import Requirement
-
     package, version = target
     rows = _requirement_rows(matrix, package, version, python_minor(host), host_platform(host))
     packages = _packages(host)
-    by_dist: dict[str, list[tuple[dict, Requirement]]] = {}
+    by_dist: dict[str, list[tuple[dict, MatrixRequirement]]] = {}
     # The frameworks are judged by the vendor's supported-version table (_check_frameworks); a
     # requirements-file pin such as torch==1.5.1 is one choice inside that range, not the range.
     framework_dists = {d for dists in FRAMEWORK_DISTS.values() for d in dists} | {"tensorflow-gpu", "torchvision"}
     for row in rows:
-        req = Requirement(row["requirement"])
+        req = MatrixRequirement(row["requirement"])
         name = canonical_name(req.name)
         if name in framework_dists or name.startswith("mxnet-"):
             continue
