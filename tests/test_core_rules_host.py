@@ -132,3 +132,31 @@ def test_32_bit_python_fails(matrix):
     data = facts({})
     data["host"]["python"]["bits"] = 32
     assert by_id(judge_host(data, matrix), "host.python")[0].status == FAIL
+
+
+def test_usb_modes_permissions_and_missing_libusb(matrix):
+    usb = [{"vid": "2207", "pid": "0006", "accessible": True, "bus": 1, "address": 4},
+           {"vid": "2207", "pid": "1808", "accessible": False, "bus": 1, "address": 5}]
+    checks = judge_host(facts({}, usb=usb), matrix)
+    assert by_id(checks, "host.usb.0006")[0].status == OK
+    blocked = by_id(checks, "host.usb.1808")[0]
+    assert blocked.status == FAIL and any("udev --install" in c for c in blocked.fix.commands)
+    none = judge_host(facts({}, usb=[{"vid": "1d6b", "pid": "0002"}]), matrix)
+    assert by_id(none, "host.usb")[0].status == OK
+    data = facts({})
+    del data["host"]["usb"]
+    data["host"]["usb_error"] = "no libusb library found"
+    assert by_id(judge_host(data, matrix), "host.usb")[0].status == UNKNOWN
+
+
+def test_interfering_processes(matrix):
+    checks = judge_host(facts({}, processes=["npu_transfer_proxy"], security_software=["360Tray.exe"]), matrix)
+    assert by_id(checks, "host.process.npu_transfer_proxy")[0].status == OK
+    assert by_id(checks, "host.process.security")[0].status == WARN
+    assert not by_id(judge_host(facts({}, processes=["adb"]), matrix), "host.process.")
+
+
+def test_shadowed_top_level_module(matrix):
+    shadow = [{"name": "rknn", "locations": [{"path": "/home/u/src"}, {"path": "/venv/lib/python3.8/site-packages"}]}]
+    check = by_id(judge_host(facts({}, top_level_duplicates=shadow), matrix), "host.top-level.rknn")[0]
+    assert check.status == WARN and "/home/u/src" in check.message

@@ -60,10 +60,10 @@ class BoardState:
 def apply_output_faults(result: Execution, faults: Faults, command: str) -> Execution:
     if faults.has("garbage"):
         rng = random.Random(command)  # reproducible: same command, same garbage
-        events = [(k, bytes(rng.randrange(256) for _ in range(max(16, len(d)))) if k == "out" else d)
-                  for k, d in result.events]
+        noise = lambda n: rng.getrandbits(8 * n).to_bytes(n, "little")  # noqa: E731
+        events = [(k, noise(max(16, len(d))) if k == "out" else d) for k, d in result.events]
         if not any(k == "out" for k, _ in events):
-            events.append(("out", bytes(rng.randrange(256) for _ in range(16))))
+            events.append(("out", noise(16)))
         return Execution(events, result.status, result.commands)
     if faults.has("truncated"):
         return Execution(cut_stdout(result.events, len(result.stdout) // 2), result.status, result.commands)

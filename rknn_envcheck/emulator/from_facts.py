@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 from rknn_envcheck.errors import UsageError
-from rknn_envcheck.emulator.profile import profile_from_dict
+from rknn_envcheck.emulator.profile import profile_from_dict, toml_module
 
 _PATH_IN = re.compile(r"(/[\w.+-]+(?:/[\w.+-]+)+)")
 _V1_CHIPS = {"RK1808", "RK1806", "RV1109", "RV1126", "RK3399PRO"}
@@ -118,12 +118,6 @@ def convert(facts_path: str, out_path: str, serial: Optional[str] = None, force:
     out = Path(out_path)
     if out.exists() and not force:
         raise UsageError(f"{out}: already exists; pass --force to overwrite it (nothing was written)")
-    import sys
-
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    profile_from_dict(tomllib.loads(text), out.stem, str(out))  # never write a profile we would refuse
+    profile_from_dict(toml_module().loads(text), out.stem, str(out))  # never write a profile we would refuse
     atomic_write_text(out, text)
     return out

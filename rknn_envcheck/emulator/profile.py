@@ -6,7 +6,6 @@ and the reason (UsageError -> exit 2), because a silently wrong profile would ma
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -108,11 +107,16 @@ def _fail(file: str, key: str, reason: str) -> UsageError:
     return UsageError(f"profile {file}: key {key}: {reason}")
 
 
-def _load_toml(path: Path) -> dict:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.9/3.10 only
+def toml_module():
+    try:
+        import tomllib  # novm (3.11+; tomli, its backport, is a dependency below 3.11)
+    except ImportError:  # pragma: no cover - Python < 3.11
         import tomli as tomllib
+    return tomllib
+
+
+def _load_toml(path: Path) -> dict:
+    tomllib = toml_module()
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)

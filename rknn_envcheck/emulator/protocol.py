@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from typing import Tuple
 
 A_CNXN = 0x4E584E43
 A_AUTH = 0x48545541

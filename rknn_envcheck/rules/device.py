@@ -29,9 +29,13 @@ def heading_of(device: dict) -> str:
 
 
 def _adb(device: dict) -> str:
-    serial = device.get("serial", "SERIAL")
+    """The adb prefix for fix commands: none on the board itself, no -s when the serial is unknown
+    (a board described only by a log)."""
+    serial = device.get("serial")
     if device.get("transport") == "local":
         return ""
+    if not serial or serial == "log":
+        return "adb "
     return f"adb -s {serial} "
 
 

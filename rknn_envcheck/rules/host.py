@@ -62,6 +62,9 @@ def judge_host(facts: dict, matrix, toolkit: str | None = None) -> list[Check]:
         ("host.duplicates", "Packages installed twice", lambda: _check_duplicates(host)),
         ("host.install-target", "pip install target", lambda: _check_install_target(host)),
         ("host.metadata", "Installed metadata", lambda: _check_broken_metadata(host)),
+        ("host.top-level", "Modules shadowed on sys.path", lambda: _check_top_level(host)),
+        ("host.usb", "Rockchip USB devices", lambda: _check_usb(host, matrix)),
+        ("host.processes", "Processes that interfere", lambda: _check_processes(host, matrix)),
         ("host.pitfalls", "Known pitfalls", lambda: _check_pitfalls(host, matrix, target)),
     ]
     for check_id, title, func in rules:
@@ -297,7 +300,7 @@ def _check_duplicates(host: dict):
         return
     duplicates = host.get("duplicates") or []
     if not duplicates:
-        yield Check("host.duplicates", "Packages installed twice", OK, how="every sys.path entry's *.dist-info/*.egg-info",
+        yield Check("host.duplicates", "Packages installed twice", OK, observed="none", how="every sys.path entry's *.dist-info/*.egg-info",
                     message="no distribution is installed on more than one sys.path entry")
         return
     for dup in duplicates:
@@ -337,6 +340,78 @@ def _check_broken_metadata(host: dict):
         yield Check("host.metadata", "Installed metadata", WARN, observed=item.get("path"), how="reading the distribution metadata",
                     message=f"broken metadata: {item.get('problem')}; pip and this check cannot see that distribution's version",
                     fix=Fix("reinstall or remove the broken distribution", [f"rm -r '{item.get('path')}'  # after checking what it is"]))
+
+
+def _check_top_level(host: dict):
+    """The same importable module from two sys.path entries without duplicated metadata (a copied
+    package directory, a PYTHONPATH checkout): the first one shadows the other."""
+    dists = {canonical_name(d["name"]) for d in host.get("duplicates") or []}
+    for item in host.get("top_level_duplicates") or []:
+        name = item.get("name") or item.get("module") or "?"
+        if canonical_name(name) in dists:
+            continue  # already reported with its versions
+        paths = [p.get("path", p) if isinstance(p, dict) else p for p in item.get("locations") or item.get("paths") or []]
+        yield Check(f"host.top-level.{name}", f"module {name} on several paths", WARN, component=name, observed=paths,
+                    how="top-level module directories of every sys.path entry", expected="one copy on sys.path",
+                    source="seed §1.1.1 (an unclean Python environment: the same module in two paths)",
+                    message=f"`import {name}` finds {len(paths)} copies; the first ({paths[0] if paths else '?'}) shadows the rest",
+                    fix=Fix("remove the copy you do not want (or the PYTHONPATH entry that adds it)", [f"python3 -c 'import {name}; print({name}.__file__)'"]))
+
+
+def _usb_modes(matrix) -> dict:
+    return {str(r.get("pid", "")).lower(): r for r in matrix.usb_ids()}
+
+
+def _check_usb(host: dict, matrix):
+    if host.get("usb_error"):
+        yield Check("host.usb", "Rockchip USB devices", UNKNOWN, component="libusb", observed=host["usb_error"], how="pyusb",
+                    expected="the USB bus readable", message=f"USB devices could not be listed: {host['usb_error']}",
+                    fix=Fix("install libusb so Rockchip boards on USB can be seen", ["sudo apt-get install libusb-1.0-0"]))
+        return
+    if "usb" not in host:
+        return
+    rockchip = [u for u in host.get("usb") or [] if str(u.get("vid", "")).lower() == "2207"]
+    if not rockchip:
+        yield Check("host.usb", "Rockchip USB devices", OK, component="usb", observed="none", how="pyusb (vendor 0x2207)",
+                    message="no Rockchip (2207) device on USB")
+        return
+    modes = _usb_modes(matrix)
+    for dev in rockchip:
+        pid = str(dev.get("pid", "")).lower()
+        row = modes.get(pid) or modes.get("*") or {}
+        mode = dev.get("mode") or row.get("mode") or "unknown"
+        where = f"2207:{pid}" + (f" (bus {dev.get('bus')}, address {dev.get('address')})" if dev.get("bus") is not None else "")
+        meaning = row.get("meaning") or "a Rockchip USB device"
+        if dev.get("accessible") is False:
+            from rknn_envcheck.udev import udev_fix_commands
+
+            yield Check(f"host.usb.{pid}", f"USB {where}", FAIL, component="udev", observed=f"{mode}: not accessible to this user",
+                        how="pyusb + access(2) on /dev/bus/usb", expected="read/write access", source="toolkit1.md §4.1 (TS-1.7.5 §8.6)",
+                        message=f"{meaning}, but this user may not open it (adb shows such a board as 'no permissions')",
+                        fix=Fix("install the Rockchip udev rule (read what it will do first), then replug", udev_fix_commands()))
+        else:
+            yield Check(f"host.usb.{pid}", f"USB {where}", OK, component="usb", observed=mode, how="pyusb", source=row.get("source", ""),
+                        message=meaning)
+
+
+# Process names that interfere, per the seed (§1.7.2) and toolkit1.md §4.3.
+_SECURITY_SOFTWARE = "seed §1.7.2 (RKNN_ERR_DEVICE_UNAVAILABLE: security software such as 360 on Windows blocks the connection)"
+
+
+def _check_processes(host: dict, matrix):
+    if "processes" not in host:
+        return
+    names = [p.lower() for p in host.get("processes") or []]
+    if any("npu_transfer_proxy" in n for n in names):
+        yield Check("host.process.npu_transfer_proxy", "npu_transfer_proxy", OK, component="npu_transfer_proxy", observed="running",
+                    how="process list", source="toolkit1.md §4.3",
+                    message="npu_transfer_proxy is running (NTB mode: RK1808 compute sticks); boards in ADB mode must not be used at the same time")
+    security = host.get("security_software") or []
+    if security:
+        yield Check("host.process.security", "Security software", WARN, component="security software", observed=security,
+                    how="process list", expected="no USB-filtering security software while debugging", source=_SECURITY_SOFTWARE,
+                    message=f"{', '.join(map(str, security))} running: the seed names such software as a cause of RKNN_ERR_DEVICE_UNAVAILABLE",
+                    fix=Fix("exit it (or allow adb / npu_transfer_proxy in it) while using the board"))
 
 
 def _condition_holds(key: str, value, host: dict, packages: dict) -> bool | None:
