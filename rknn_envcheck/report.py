@@ -71,6 +71,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     # subject -> heading, in display order ("host" -> "Host: Python 3.11.7 linux x86_64 ...").
     subjects: dict[str, str] = field(default_factory=dict)
+    # Text rendering: passing checks of a subject share one line (the doctor's one screen).
+    compact: bool = False
 
     def add(self, check: Check) -> Check:
         self.checks.append(check)

@@ -75,3 +75,18 @@ def served_board(adb_env, emulator_host):
     for board in created:
         adb_env.disconnect(board.address)
         emulator_host.close_board(board)
+
+
+@pytest.fixture
+def fake_ntb_proxy(monkeypatch):
+    """A running fake `npu_transfer_proxy` (one TB-RK1808S0 stick) whose directory is first on PATH.
+
+    Replace the listed sticks with `proxy.devices`-style tuples via FakeNtbProxy directly if needed.
+    """
+    from rknn_envcheck.emulator.ntb import FakeNtbProxy
+
+    proxy = FakeNtbProxy()
+    monkeypatch.setenv("PATH", proxy.path_env()["PATH"])
+    proxy.start()
+    yield proxy
+    proxy.close()

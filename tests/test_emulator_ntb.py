@@ -32,3 +32,12 @@ def test_resident_process_is_named_npu_transfer_proxy():
         assert pid in [p.pid for p in psutil.process_iter(["name"]) if p.info["name"] == "npu_transfer_proxy"]
         proxy.stop()
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_fixture_puts_the_fake_on_path_and_runs_it(fake_ntb_proxy):
+    import shutil
+
+    assert shutil.which("npu_transfer_proxy") == fake_ntb_proxy.path
+    assert fake_ntb_proxy.process.poll() is None
+    out = subprocess.run(["npu_transfer_proxy", "devices"], capture_output=True, text=True, timeout=10).stdout
+    assert out.splitlines()[1].split() == ["TB-RK1808S0", "2bed0cc1", "USB_DEVICE"]

@@ -35,6 +35,7 @@ def run(args) -> int:
     facts["host"] = host
     facts["devices"] = devices + ntb
     report = evaluate(facts, matrix, command="doctor", toolkit=args.toolkit)
+    report.compact = True
     connection = list(connection_checks)
     if not args.no_boards:
         connection += usb_cross_checks(host, facts["devices"], matrix) + ntb_conflict(host, facts["devices"])

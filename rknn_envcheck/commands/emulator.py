@@ -154,7 +154,7 @@ def _demo(args) -> int:
             doctor = os.path.join(os.path.dirname(os.path.dirname(__file__)), "commands", "doctor.py")
             if os.path.exists(doctor):
                 command = [sys.executable, "-m", "rknn_envcheck"]
-                print(f"\n$ ANDROID_ADB_SERVER_PORT={adb.port} {' '.join(command[1:])}\n", flush=True)
+                print(f"\n$ ANDROID_ADB_SERVER_PORT={adb.port} rknn-envcheck {' '.join(command[3:])}\n", flush=True)
             else:
                 command = [adb.adb, "-P", str(adb.port), "devices", "-l"]
                 print(f"\n(the doctor is not available in this build; showing what the adb server sees)\n$ adb -P {adb.port} devices -l\n", flush=True)

@@ -17,6 +17,33 @@ def _use_colour() -> bool:
     return sys.stdout.isatty() and os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb"
 
 
+def _short(check) -> str:
+    """`rknn_server 2.3.2`: what passed, as short as it can be said."""
+    observed = check.observed
+    component = check.component or ""
+    if isinstance(observed, str) and observed and len(observed) <= 40:
+        if component and observed.lower().startswith(component.lower()):
+            return observed
+        if component and " " not in observed:
+            return f"{component} {observed}"
+        return f"{check.title}: {observed}"
+    if observed is None and check.message:
+        return check.message  # nothing observed: the row states a requirement (e.g. model preflight without a board)
+    return check.title
+
+
+def _wrap(items: list[str], first: str, indent: str, width: int = 110) -> list[str]:
+    lines, current = [], first
+    for item in items:
+        piece = item if current in (first, indent) else " · " + item
+        if len(current) + len(piece) > width and current not in (first, indent):
+            lines.append(current)
+            current, piece = indent, item
+        current += piece
+    lines.append(current)
+    return lines
+
+
 def render_text(report, verbose: bool = False) -> str:
     colour = _use_colour()
 
@@ -32,9 +59,15 @@ def render_text(report, verbose: bool = False) -> str:
         lines.append(f"{heading} — {verdict(checks)}")
         if not checks:
             lines.append("  (nothing to check)")
+        compact = report.compact and not verbose
+        if compact:
+            # One screen: the passing checks of a subject share one line; problems get details.
+            passing = [c for c in checks if c.status == OK]
+            if passing:
+                lines.extend(_wrap([_short(c) for c in passing], f"  {tag(OK)} ", "         "))
         for check in checks:
-            if check.status == SKIPPED and not verbose:
-                continue  # advice and not-applicable rows: shown with -v
+            if not verbose and (check.status == SKIPPED or (compact and check.status == OK)):
+                continue  # summarised above; advice and not-applicable rows are shown with -v
             timing = f"  ({check.duration_ms:.1f} ms)" if verbose else ""
             headline = check.message or check.title
             lines.append(f"  {tag(check.status)} {check.title}: {headline}{timing}" if check.message else f"  {tag(check.status)} {check.title}{timing}")
