@@ -41,4 +41,11 @@ def evaluate(facts: dict, matrix, command: str, toolkit: str | None = None, host
                 lite = [(p, v) for p, v in ((device.get("python") or {}).get("packages") or {}).items() if p.startswith("rknn-toolkit")]
                 board_toolkit = lite[0] if lite else target
             report.extend(judge_device(device, board_toolkit, matrix))
+    if host and devices and host_facts:
+        from rknn_envcheck.rules.connection import judge_connection
+
+        connection = judge_connection(facts, matrix, target)
+        if connection:
+            report.subjects.setdefault("connection", "Connection (adb, USB, NTB)")
+            report.extend(connection)
     return report

@@ -38,7 +38,7 @@ def _positive_timeout(args) -> float:
     return args.timeout
 
 
-def gather_boards(args, matrix, *, want_adb: bool = True) -> tuple[list[dict], list[Check]]:
+def gather_boards(args, matrix, *, want_adb: bool = True, adb_info: dict | None = None) -> tuple[list[dict], list[Check]]:
     from rknn_envcheck.probes.board import gather_board
 
     timeout = _positive_timeout(args)
@@ -58,8 +58,10 @@ def gather_boards(args, matrix, *, want_adb: bool = True) -> tuple[list[dict], l
 
         sessions.append(LocalSession())
     elif want_adb:
-        adb_devices, adb_checks, endpoint = _adb_devices(args, timeout)
+        adb_devices, adb_checks, endpoint, listed = _adb_devices(args, timeout)
         checks += adb_checks
+        if adb_info is not None and listed:
+            adb_info.update({"endpoint": f"{endpoint.host}:{endpoint.port}", "listed": len(adb_devices)})
         from rknn_envcheck.boards.adb import AdbSession
 
         for entry in adb_devices:
@@ -93,7 +95,7 @@ def _adb_devices(args, timeout: float):
         checks.append(Check("connection.adb-server", "adb server", UNKNOWN, subject=SUBJECT, component="adb", observed=listing.error,
                             how=f"TCP connect to {where}", message=f"no board could be listed: {listing.error}",
                             fix=Fix("start an adb server, or point at one", ["adb start-server", "rknn-envcheck --adb-host HOST --adb-port 5037"])))
-        return [], checks, endpoint
+        return [], checks, endpoint, False
     version = f" 1.0.{listing.server_version}" if listing.server_version else ""
     started = f"; {listing.started}" if listing.started else ""
     checks.append(Check("connection.adb-server", "adb server", OK, subject=SUBJECT, component="adb", observed=f"adb server{version} at {where}",
@@ -113,26 +115,7 @@ def _adb_devices(args, timeout: float):
     if not entries and not wanted:
         checks.append(Check("connection.boards", "Boards", OK, subject=SUBJECT, component="adb", observed="no board",
                             how=f"adb devices -l at {where}", message="no board is connected (the adb server lists none); host checks only"))
-    return entries, checks, endpoint
-
-
-def usb_cross_checks(host: dict, devices: list[dict], matrix) -> list[Check]:
-    """Rockchip boards on USB in ADB mode that the adb server does not list (the per-device mode
-    and permission checks are host rules; this one needs the adb listing too)."""
-    if host.get("usb_error") or "usb" not in host:
-        return []
-    modes = {str(r.get("pid", "")).lower(): r for r in matrix.usb_ids()}
-    adb_usb = [u for u in host.get("usb") or [] if str(u.get("vid", "")).lower() == "2207"
-               and (u.get("mode") or modes.get(str(u.get("pid", "")).lower(), {}).get("mode")) == "adb" and u.get("accessible") is not False]
-    listed = [d for d in devices if d.get("transport") == "adb"]
-    if len(adb_usb) > len(listed):
-        return [Check("connection.usb.adb", "ADB-mode boards on USB", WARN, subject=SUBJECT, component="adb",
-                      observed=f"{len(adb_usb)} ADB-mode Rockchip device(s) on USB, {len(listed)} listed by the adb server",
-                      how="pyusb (2207:0006) vs adb devices -l", expected="every ADB-mode board listed",
-                      source="toolkit1.md §4.2 (2207:0006 = adb gadget)",
-                      message="a Rockchip board in ADB mode is on USB but the adb server does not list it (another adb server owns it, or it was started with ADB_USB=0)",
-                      fix=Fix("restart your own adb server, then list again", ["adb kill-server && adb start-server", "adb devices -l"]))]
-    return []
+    return entries, checks, endpoint, True
 
 
 def _udev_commands() -> list[str]:
@@ -161,16 +144,3 @@ def ntb_devices(timeout: float = 3.0) -> tuple[list[dict], str | None, str | Non
                             "how": {"state": f"{binary} devices"}, "raw": {"ntb": line.strip()},
                             "probe_error": "ntb: an NTB board has no shell; its rknn_server / runtime / driver versions cannot be read from the PC (toolkit1.md §4.3)"})
     return devices, binary, None
-
-
-def ntb_conflict(host: dict, devices: list[dict]) -> list[Check]:
-    processes = [p.lower() for p in host.get("processes") or []]
-    proxy = any("npu_transfer_proxy" in p for p in processes)
-    adb_boards = [d for d in devices if d.get("transport") == "adb" and d.get("state") == "device"]
-    if proxy and adb_boards:
-        return [Check("connection.ntb-conflict", "ADB and NTB", WARN, subject=SUBJECT, component="npu_transfer_proxy",
-                      observed=f"npu_transfer_proxy running, {len(adb_boards)} board(s) in ADB mode", how="process list (psutil)",
-                      expected="only one transport in use", source="toolkit1.md §4.3 (TS-1.7.5 §8.8: ADB and NTB devices must not be mixed)",
-                      message="npu_transfer_proxy is running while boards are used over ADB: the toolkit warns 'it may cause conflict' and init_runtime can fail",
-                      fix=Fix("stop npu_transfer_proxy before using ADB boards", ["pkill npu_transfer_proxy"]))]
-    return []

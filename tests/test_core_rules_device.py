@@ -113,3 +113,10 @@ def test_two_runtime_copies_with_different_versions_warn(matrix):
     assert check.status == WARN and "/usr/lib64/librknnrt.so" in check.message
     same = dict(d, runtime_copies=[{"path": "/usr/lib/librknnrt.so", "version": "2.3.2"}, {"path": "/usr/lib64/librknnrt.so", "version": "2.3.2"}])
     assert not by_id(judge_device(same, ("rknn-toolkit2", "2.3.2"), matrix), "device.runtime.copies")
+
+
+def test_small_chips_want_rknn_server_2_1(matrix):
+    d = device(chip="RV1106", rknn_server="1.5.2", librknn_runtime="1.5.2", runtime_library="librknnmrt.so", npu_driver="0.9.6", npu_driver_kind="rknpu")
+    check = by_id(judge_device(d, None, matrix), "device.rknn_server.chip_minimum")[0]
+    assert check.status == WARN and "2.1.0" in str(check.expected)
+    assert not by_id(judge_device(dict(d, rknn_server="2.3.2", librknn_runtime="2.3.2"), None, matrix), "device.rknn_server.chip_minimum")

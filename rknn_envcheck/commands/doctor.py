@@ -20,31 +20,34 @@ def run(args) -> int:
     from rknn_envcheck.commands._common import emit, load_matrix_for
     from rknn_envcheck.evaluate import evaluate
     from rknn_envcheck.facts import new_facts
-    from rknn_envcheck.gather import gather_boards, ntb_conflict, ntb_devices, usb_cross_checks
+    from rknn_envcheck.gather import gather_boards, ntb_devices
     from rknn_envcheck.probes.host import gather_host
 
     matrix = load_matrix_for(args)
     facts = new_facts()
     with ThreadPoolExecutor(max_workers=3) as pool:
         host_future = pool.submit(gather_host, args.python, max(args.timeout, 5.0), matrix=matrix)
-        boards_future = None if args.no_boards else pool.submit(gather_boards, args, matrix)
+        adb_info: dict = {}
+        boards_future = None if args.no_boards else pool.submit(gather_boards, args, matrix, adb_info=adb_info)
         ntb_future = None if (args.no_boards or args.emulate) else pool.submit(ntb_devices, min(args.timeout, 3.0))
         host = host_future.result()
         devices, connection_checks = boards_future.result() if boards_future else ([], [])
         ntb, ntb_binary, ntb_error = ntb_future.result() if ntb_future else ([], None, None)
     facts["host"] = host
     facts["devices"] = devices + ntb
+    if adb_info:
+        facts["adb"] = adb_info  # the adb server was asked: lets the USB-vs-adb rule judge "not listed"
     report = evaluate(facts, matrix, command="doctor", toolkit=args.toolkit)
     report.compact = True
     connection = list(connection_checks)
     if not args.no_boards:
-        connection += usb_cross_checks(host, facts["devices"], matrix) + ntb_conflict(host, facts["devices"])
         if ntb_error:
             from rknn_envcheck.report import UNKNOWN, Check
 
             connection.append(Check("connection.ntb", "NTB boards", UNKNOWN, subject="connection", component="npu_transfer_proxy",
                                     observed=ntb_error, how=f"{ntb_binary} devices", message=ntb_error))
-    if connection:
+    if connection or "connection" in report.subjects:
+        report.subjects.pop("connection", None)
         report.subjects = {"host": report.subjects.pop("host", "Host"), "connection": "Connection (adb, USB, NTB)", **report.subjects}
         report.checks.extend(connection)
     for model in args.model or []:

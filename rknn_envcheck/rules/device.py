@@ -268,6 +268,13 @@ def _check_server(device: dict, chip, host_toolkit, matrix):
                             + (" (server older: expect `msg_ioctl_ack fail` / RKNN VERSION UNMATCH)" if older_server else ""),
                     evidence=_raw(device, "rknn_server") + _raw(device, "librknn_runtime"),
                     fix=_push_fix(device, chip, "rknn_server and runtime", str(public(max(server, runtime, key=public)))))
+    chip_minimum = (chip or {}).get("min_rknn_server")
+    if chip_minimum and public(server) < public(chip_minimum):
+        yield Check("device.rknn_server.chip_minimum", f"rknn_server on {chip['name']}", WARN, component="rknn_server", observed=server, how=how,
+                    expected=f">= {chip_minimum} on {chip['name']}", rule=f"{chip.get('_file', '')} [[chip]] {chip['name']} min_rknn_server",
+                    source="toolkit2.md §3.1 (rknn_server_proxy.md §2.2: rknn_server >= 2.1.0 recommended on RV1103/RV1106/RV1103B)",
+                    message=f"rknn_server {server} on {chip['name']}: the vendor recommends {chip_minimum} or newer on this chip (memory handling on small boards)",
+                    evidence=_raw(device, "rknn_server"), fix=_push_fix(device, chip, "rknn_server and runtime", chip_minimum))
     if host_toolkit is None:
         yield Check("device.rknn_server", title, OK, component="rknn_server", observed=server, how=how, evidence=_raw(device, "rknn_server"),
                     message=f"rknn_server {server} (no toolkit on the host to compare with)")

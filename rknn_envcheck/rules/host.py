@@ -60,7 +60,7 @@ def judge_host(facts: dict, matrix, toolkit: str | None = None) -> list[Check]:
         ("host.frameworks", "Framework versions", lambda: _check_frameworks(host, matrix, target)),
         ("host.requirements", "Toolkit requirements", lambda: _check_requirements(host, matrix, target, planned)),
         ("host.duplicates", "Packages installed twice", lambda: _check_duplicates(host)),
-        ("host.install-target", "pip install target", lambda: _check_install_target(host)),
+        ("host.install-target", "pip install target", lambda: _check_install_target(host, target)),
         ("host.metadata", "Installed metadata", lambda: _check_broken_metadata(host)),
         ("host.top-level", "Modules shadowed on sys.path", lambda: _check_top_level(host)),
         ("host.usb", "Rockchip USB devices", lambda: _check_usb(host, matrix)),
@@ -319,7 +319,7 @@ def _check_duplicates(host: dict):
                     fix=Fix(f"remove every copy of {name}, then install one", commands))
 
 
-def _check_install_target(host: dict):
+def _check_install_target(host: dict, toolkit=None):
     target = host.get("install_target")
     if not target:
         return
@@ -328,11 +328,12 @@ def _check_install_target(host: dict):
                     message=f"pip can write to {target.get('path')}")
         return
     python = host.get("python") or {}
+    package = f"{toolkit[0]}=={toolkit[1]}" if toolkit else "rknn-toolkit2"
     yield Check("host.install-target", "pip install target", WARN, observed=f"{target.get('path')} (not writable)", how=target.get("how", ""),
                 expected="a writable site-packages", source="seed §1.1.2 ('Permission Denied' when installing RKNN Toolkit on Toybrick)",
                 message=f"pip would install into {target.get('path')}, which this user cannot write: `pip install` fails with Permission denied",
                 fix=Fix("install into your user site or a virtual environment (not with sudo pip, which mixes system packages)",
-                        [f"{_pip(host)} install --user rknn-toolkit2", f"{python.get('executable', 'python3')} -m venv ~/rknn-venv && ~/rknn-venv/bin/pip install rknn-toolkit2"]))
+                        [f"{_pip(host)} install --user {package}", f"{python.get('executable', 'python3')} -m venv ~/rknn-venv && ~/rknn-venv/bin/pip install {package}"]))
 
 
 def _check_broken_metadata(host: dict):
