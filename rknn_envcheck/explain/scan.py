@@ -1,20 +1,27 @@
 """Find the known messages in a log without running every regex on every line.
 
-Stage 1 (per chunk, C speed): `bytes.find` of each needle literal — a handful of passes over the
-chunk, no Python per ordinary line. Stage 2 (only on the few lines that contain a needle): decode
+Stage 1 finds the lines holding a needle literal: for a log file of 1 MiB or more, the system
+`grep -F` in one pass (grepscan.py, `scan_grep` below); otherwise, or when grep cannot give
+exactly the same lines, per chunk in Python: `bytes.find` of each needle literal — a handful of
+passes over the chunk, no Python per ordinary line. Stage 2 (only on the few lines that contain a needle): decode
 that line and run just the regexes of the messages tied to the needles it contains. Line numbers
 come from counting b"\\n" between hits. Findings are capped per message, so memory stays bounded
 even for a log with millions of RKNN lines.
 """
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from rknn_envcheck.explain.decode import LINE_WINDOW, InputInfo, decode_line, iter_chunks
+from rknn_envcheck.explain.decode import _ANSI_BYTES, LINE_WINDOW, MAX_CARRY, InputInfo, decode_line, iter_chunks
 from rknn_envcheck.explain.messages import Message, MessageSet
 
 MAX_HITS_PER_MESSAGE = 20
+# grep -n output: "N:line" for a matching line, "N-line" for an -A context line, "--" between groups.
+_GREP_PREFIX = re.compile(rb"([0-9]+)([:-])")
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
@@ -62,6 +69,17 @@ class Scanner:
         self.needles = [(n, _needle_bytes(n)) for n in messages.needles if n in self.by_needle]
         self.context = [(key, key.encode("utf-8"), count) for key, count in messages.context_lines.items()
                         if f"after:{key}" in self.by_needle]
+        # For grep's candidate lines: which needles a line really holds ("^X" re-anchored here).
+        self.plain = [(n, b) for n, b in self.needles if not n.startswith("^")]
+        self.anchored = [(n, b[1:]) for n, b in self.needles if n.startswith("^")]
+
+    @property
+    def needle_names(self) -> list[str]:
+        return [n for n, _ in self.needles]
+
+    @property
+    def context_max(self) -> int:
+        return max((count for _, _, count in self.context), default=0)
 
     def scan(self, stream: BinaryIO, info: InputInfo) -> ScanResult:
         result = ScanResult(info=info, findings={})
@@ -114,6 +132,67 @@ class Scanner:
         result.trailing_partial = not chunk.endswith(b"\n")
         return line_base + chunk.count(b"\n")
 
+    def scan_grep(self, run, info: InputInfo) -> ScanResult | None:
+        """Stage 2 over a running grep (grepscan.GrepRun). None = fall back to `scan`.
+
+        Gives what `scan` gives for the same bytes: the needles of each line are decided here on
+        the ANSI-stripped line (a BOM removed from line 1), `after:KEY` lines come from grep's -A
+        lines, line numbers from grep -n, the line count from `wc -l`.
+        """
+        from rknn_envcheck.explain.grepscan import LineTooLong
+
+        result = ScanResult(info=info, findings={})
+        plain, anchored, context = self.plain, self.anchored, self.context
+        window = LINE_WINDOW * 2
+        after: dict[int, set[str]] = {}
+        prefix = _GREP_PREFIX.match
+        try:
+            for line in run.lines(MAX_CARRY + 24):
+                found = prefix(line)
+                if found is None:
+                    continue  # "--" between context groups
+                line_no = int(found.group(1))
+                text = line[found.end():]
+                if len(text) > MAX_CARRY:
+                    # the Python scanner would cut this line (and see its tail as a line start)
+                    raise LineTooLong()
+                if line_no == 1 and text.startswith(_UTF8_BOM):
+                    text = text[3:]
+                if b"\x1b" in text:
+                    info.ansi = True
+                    text = _ANSI_BYTES.sub(b"", text)
+                names = after.pop(line_no, None) if after else None
+                if found.group(2) == b":":
+                    held = {n for n, b in plain if b in text}
+                    for n, b in anchored:
+                        if text.startswith(b):
+                            held.add(n)
+                    if held:
+                        for key, key_bytes, count in context:
+                            if key_bytes in text:
+                                for k in range(1, count + 1):
+                                    after.setdefault(line_no + k, set()).add(f"after:{key}")
+                        names = held | names if names else held
+                if not names:
+                    continue
+                result.candidate_lines += 1
+                self._match_line(text[:window], line_no, names, result)
+        except (LineTooLong, OSError):
+            run.abandon()
+            return None
+        code = run.wait()
+        if code not in (0, 1):
+            return None  # grep failed (busybox without -a, out of memory, killed): scan in Python
+        newlines = run.line_count()
+        if newlines is None:
+            newlines = _count_newlines(run.fd, run.size)
+        info.bom = bool(run.head.startswith(_UTF8_BOM))
+        info.bytes_read = run.size - (3 if info.bom else 0)
+        info.scanner = "grep"
+        result.trailing_partial = run.size > 0 and run.last_byte != b"\n"
+        result.lines = newlines + (1 if result.trailing_partial else 0)
+        return result
+
     def _match_line(self, raw: bytes, line_no: int, needles: set[str], result: ScanResult) -> None:
         text = decode_line(raw)
         tried = set()
@@ -132,6 +211,17 @@ class Scanner:
                 if len(finding.hits) < MAX_HITS_PER_MESSAGE:
                     groups = {k: v for k, v in found.groupdict().items() if v is not None}
                     finding.hits.append(Hit(line_no, text.strip()[:500], groups))
+
+
+def _count_newlines(fd: int, size: int) -> int:
+    count, offset = 0, 0
+    while offset < size:
+        data = os.pread(fd, 1 << 20, offset)
+        if not data:
+            break
+        count += data.count(b"\n")
+        offset += len(data)
+    return count
 
 
 def scan_stream(stream: BinaryIO, name: str, messages: MessageSet) -> ScanResult:

@@ -1,0 +1,222 @@
+"""Stage 1 of the scan by the system `grep`: one pass over the log for all needles at once.
+
+GNU `grep -F` with many `-e` literals runs one multi-string search at memory speed, where Python
+needs one `bytes.find` pass per needle. grep reports only the candidate lines (with their line
+numbers, plus `-A N` lines after each for the `context_lines` keys); Python then decides which
+needles each line really holds (the `^X` anchors grep -F cannot express, ANSI codes inside a
+needle) and runs only those messages' regexes — the same stage 2 as the pure-Python scanner.
+
+This module is imported before the heavy part of `explain`, so it imports nothing but `os`:
+grep starts scanning while Python loads the matrix and the rules. Whenever grep cannot be trusted
+to give exactly what the Python scanner would, the caller falls back to it (see `usable_head` and
+`GrepRun.collect`): no grep, grep errors (busybox without -a), UTF-16, bare-CR line ends, a first
+64 KiB without a line end, an over-long candidate line, grep out of memory.
+"""
+from __future__ import annotations
+
+import os
+
+HEAD_SIZE = 64 << 10
+# Below this the pure-Python scan is cheaper than starting two processes.
+MIN_SIZE = 1 << 20
+# grep keeps a whole line in memory; a log that is one 200 MB line of binary data must not
+# make it grow without bound: past this address-space limit it stops ("memory exhausted", exit 2)
+# and the bounded Python scanner takes over. A normal run needs ~10 MiB.
+GREP_MEMORY = 48 << 20
+READ_SIZE = 1 << 20
+ESC = "\x1b"
+
+
+def usable_head(head: bytes) -> bool:
+    """True when the log's start shows plain line-ended bytes grep can scan as they are.
+
+    Mirrors decode._sniff / iter_chunks: a UTF-16 log (BOM or NUL pattern) needs transcoding,
+    and a start without any b"\\n" may be a bare-CR log — both are the Python scanner's job.
+    """
+    from rknn_envcheck.explain.decode import InputInfo, _sniff
+
+    if b"\n" not in head:
+        return False
+    info = InputInfo(name="")
+    _sniff(head, info)
+    return info.encoding == "utf-8"
+
+
+def grep_patterns(needles: list[str]) -> list[str] | None:
+    """The literals for grep -F: `^X` → `X` (stage 2 re-checks the anchor), plus ESC so a line
+    whose needle is split by a colour code is still a candidate. None when one cannot be a grep -F
+    literal (empty, or with a line end)."""
+    patterns = []
+    for needle in needles:
+        literal = needle[1:] if needle.startswith("^") else needle
+        if not literal or "\n" in literal or "\r" in literal or "\0" in literal:
+            return None
+        patterns.append(literal)
+    patterns.append(ESC)
+    return patterns
+
+
+class GrepRun:
+    """A running `grep` over one open log (fd), and optionally `wc -l` for the line count."""
+
+    def __init__(self, pid: int, out_fd: int, wc_pid: int | None, wc_fd: int | None, fd: int, size: int, head: bytes):
+        self.pid = pid
+        self.out_fd = out_fd
+        self.wc_pid = wc_pid
+        self.wc_fd = wc_fd
+        self.fd = fd  # the log itself (grep's stdin), for a line count if wc fails
+        self.size = size
+        self.head = head
+        self.last_byte = os.pread(fd, 1, size - 1) if size else b""
+        self.finished = False
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def _reap(self, pid: int | None, kill: bool = False) -> int | None:
+        if pid is None:
+            return None
+        if kill:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return None
+        return os.waitstatus_to_exitcode(status)
+
+    def abandon(self) -> None:
+        """Stop grep/wc (an over-long line, an error while reading) and close the pipes."""
+        if self.finished:
+            return
+        self.finished = True
+        for fd in (self.out_fd, self.wc_fd):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._reap(self.pid, kill=True)
+        self._reap(self.wc_pid, kill=True)
+
+    def line_count(self) -> int | None:
+        """Newlines in the log, from `wc -l` (None if it failed: the caller counts itself)."""
+        if self.wc_fd is None:
+            return None
+        chunks = []
+        try:
+            while True:
+                data = os.read(self.wc_fd, 4096)
+                if not data:
+                    break
+                chunks.append(data)
+        finally:
+            os.close(self.wc_fd)
+            self.wc_fd = None
+        code = self._reap(self.wc_pid)
+        self.wc_pid = None
+        text = b"".join(chunks).strip()
+        if code != 0 or not text.isdigit():
+            return None
+        return int(text)
+
+    def lines(self, max_line: int):
+        """Yield grep's output lines (without b"\\n"); raise LineTooLong past max_line bytes."""
+        pending = b""
+        fd = self.out_fd
+        while True:
+            data = os.read(fd, READ_SIZE)
+            if not data:
+                break
+            if pending:
+                data = pending + data
+            parts = data.split(b"\n")
+            pending = parts.pop()
+            if len(pending) > max_line:
+                raise LineTooLong()
+            yield from parts
+        if pending:
+            yield pending
+
+    def wait(self) -> int | None:
+        """grep's exit code (0 found, 1 nothing found, 2 error; negative = killed)."""
+        os.close(self.out_fd)
+        self.finished = True
+        code = self._reap(self.pid)
+        if code not in (0, 1):
+            self._reap(self.wc_pid, kill=True)
+            if self.wc_fd is not None:
+                os.close(self.wc_fd)
+            self.wc_pid = self.wc_fd = None
+        return code
+
+
+class LineTooLong(Exception):
+    """A candidate line longer than the Python scanner's MAX_CARRY: its cut semantics apply."""
+
+
+def _spawn(argv: list[str], stdin_fd: int, env: dict) -> tuple[int, int]:
+    read_end, write_end = os.pipe()
+    try:
+        # Room for a typical run's whole output, so grep never waits for Python's imports.
+        import fcntl
+
+        fcntl.fcntl(read_end, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass
+    actions = [(os.POSIX_SPAWN_DUP2, stdin_fd, 0), (os.POSIX_SPAWN_DUP2, write_end, 1),
+               (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)]
+    try:
+        pid = os.posix_spawnp(argv[0], argv, env, file_actions=actions)
+    except BaseException:
+        os.close(read_end)
+        os.close(write_end)
+        raise
+    os.close(write_end)
+    return pid, read_end
+
+
+def _limit_memory(pid: int) -> None:
+    try:
+        import resource
+
+        resource.prlimit(pid, resource.RLIMIT_AS, (GREP_MEMORY, GREP_MEMORY))
+    except (ImportError, OSError, ValueError, AttributeError):
+        pass
+
+
+def start(fd: int, path: str | None, needles: list[str], after: int, size: int, head: bytes) -> GrepRun | None:
+    """Start `grep` on the open log `fd` (at offset 0) and `wc -l` on a second handle of it.
+
+    Returns None when grep cannot be started (not installed, no posix_spawn): the caller scans
+    in Python. `after` = the largest context_lines count (0: no -A).
+    """
+    patterns = grep_patterns(needles)
+    if patterns is None or not hasattr(os, "posix_spawnp"):
+        return None
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GREP_")}
+    env["LC_ALL"] = "C"  # bytes, not characters: no multibyte decoding, no locale files
+    argv = ["grep", "-a", "-n", "-F"]
+    if after > 0:
+        argv += ["-A", str(after)]
+    for pattern in patterns:
+        argv += ["-e", pattern]
+    try:
+        pid, out_fd = _spawn(argv, fd, env)
+    except OSError:
+        return None
+    _limit_memory(pid)
+    wc_pid = wc_fd = None
+    try:
+        second = os.open(path if path else f"/proc/self/fd/{fd}", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        second = None
+    if second is not None:
+        try:
+            wc_pid, wc_fd = _spawn(["wc", "-l"], second, env)
+        except OSError:
+            wc_pid = wc_fd = None
+        finally:
+            os.close(second)
+    return GrepRun(pid, out_fd, wc_pid, wc_fd, fd, size, head)
