@@ -9,14 +9,32 @@ from __future__ import annotations
 import sys
 
 
+def add_board_arguments(parser) -> None:
+    """The same options as gather.add_board_arguments(parser, single=True) (a test keeps them equal).
+
+    Copied because importing rknn_envcheck.gather (subprocess, concurrent.futures, report) costs
+    ~15 ms before grep can start; gather is imported only when a board is asked for.
+    """
+    group = parser.add_argument_group("boards")
+    group.add_argument("--id", metavar="SERIAL", action="append", help="the board's adb serial (repeatable)")
+    group.add_argument("--all", action="store_true", help="every board the adb server lists")
+    group.add_argument("--local", action="store_true", help="inspect the board this tool runs on (lite / lite2 users)")
+    group.add_argument("--sysroot", metavar="DIR", help="with --local: a directory laid out like the board's root filesystem")
+    group.add_argument("--emulate", metavar="PROFILE", action="append", help="use an emulated board (see `rknn-envcheck emulator list`; repeatable)")
+    group.add_argument("--fault", metavar="F", action="append", help="with --emulate: inject a fault (unauthorized, offline, hang, drop, slow=MS, garbage, truncated, missing-binary, dmesg-denied)")
+    group.add_argument("--timeout", metavar="S", type=float, default=5.0, help="per-board timeout in seconds (default 5)")
+    group.add_argument("--adb-host", metavar="H", help="adb server host (default $ANDROID_ADB_SERVER_HOST or 127.0.0.1)")
+    group.add_argument("--adb-port", metavar="N", type=int, help="adb server port (default $ANDROID_ADB_SERVER_PORT or 5037)")
+    group.add_argument("--no-start-server", action="store_true", help="do not start an adb server when none is running")
+
+
 def add_arguments(parser) -> None:
     from rknn_envcheck.cli import add_output_options
-    from rknn_envcheck.gather import add_board_arguments
 
     parser.add_argument("log", nargs="?", default="-", metavar="LOG", help="the log file, or - (default) to read stdin")
     parser.add_argument("--facts", metavar="F", help="also use a facts file saved with --save-facts")
     parser.add_argument("--host", action="store_true", help="also inspect this Python environment")
-    add_board_arguments(parser, single=True)
+    add_board_arguments(parser)
     parser.add_argument("--device", metavar="SERIAL", dest="id", action="append", help="same as --id: also inspect this adb board")
     add_output_options(parser)
 
@@ -43,18 +61,55 @@ def _observed_facts(args, matrix) -> tuple[dict | None, list]:
     return facts, connection_checks
 
 
-def explain_log(stream, name: str, messages):
+def _start_grep(stream, name: str, messages):
+    """Start the one-pass grep prefilter on a log file (or a file given as stdin); None = scan in Python."""
+    import os
+    import stat
+
+    from rknn_envcheck.explain import grepscan
+
+    try:
+        fd = stream.fileno()
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size < grepscan.MIN_SIZE or os.lseek(fd, 0, os.SEEK_CUR) != 0:
+            return None
+        head = os.pread(fd, grepscan.HEAD_SIZE, 0)
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not grepscan.usable_head(head):
+        return None
+    from rknn_envcheck.explain.scan import Scanner
+
+    scanner = Scanner(messages)
+    path = None if name == "<stdin>" else name
+    run = grepscan.start(fd, path, scanner.needle_names, scanner.context_max, st.st_size, head)
+    return (scanner, run) if run is not None else None
+
+
+def _finish_scan(stream, name: str, messages, started):
+    """grep's candidates through stage 2, or the pure-Python scan when grep was not started or failed."""
     from rknn_envcheck.errors import UsageError
     from rknn_envcheck.explain.decode import InputInfo
     from rknn_envcheck.explain.scan import Scanner
 
-    info = InputInfo(name=name)
-    result = Scanner(messages).scan(stream, info)
-    if info.bytes_read == 0:
+    result = None
+    if started is not None:
+        scanner, run = started
+        result = scanner.scan_grep(run, InputInfo(name=name))
+        if result is None:
+            stream.seek(0)  # grep could not be trusted: rescan the whole file in Python
+    if result is None:
+        result = Scanner(messages).scan(stream, InputInfo(name=name))
+    if result.info.bytes_read == 0:
         if name == "<stdin>":
             raise UsageError("stdin was empty: nothing to explain. Pipe a log (`python3 app.py 2>&1 | rknn-envcheck explain -`) or give a file")
         raise UsageError(f"log file {name} is empty: nothing to explain")
     return result
+
+
+def explain_log(stream, name: str, messages):
+    """Scan one log (file object) for the known messages: grep-backed when it can be, else Python."""
+    return _finish_scan(stream, name, messages, _start_grep(stream, name, messages))
 
 
 def _input_notes(result) -> list[str]:
@@ -74,11 +129,8 @@ def _input_notes(result) -> list[str]:
 
 
 def run(args) -> int:
-    from rknn_envcheck.commands._common import emit, load_matrix_for
     from rknn_envcheck.errors import UsageError
     from rknn_envcheck.explain.decode import open_log
-    from rknn_envcheck.explain.diagnose import diagnose, nothing_recognised, subject_for
-    from rknn_envcheck.explain.facts_from_log import facts_from_log, merge_facts
     from rknn_envcheck.explain.messages import load_messages
 
     if args.log == "-" and sys.stdin is not None and sys.stdin.isatty():
@@ -86,10 +138,31 @@ def run(args) -> int:
     messages = load_messages(getattr(args, "matrix", None))
     stream, name = open_log(args.log)
     try:
-        result = explain_log(stream, name, messages)
+        started = _start_grep(stream, name, messages)
+        if started is not None:
+            # grep scans on the other core meanwhile: load what judging and rendering need now.
+            _prefetch()
+        result = _finish_scan(stream, name, messages, started)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+    return _report(args, result, messages, name)
+
+
+def _prefetch() -> None:
+    import rknn_envcheck.commands._common  # noqa: F401
+    import rknn_envcheck.evaluate  # noqa: F401
+    import rknn_envcheck.explain.diagnose  # noqa: F401
+    import rknn_envcheck.explain.facts_from_log  # noqa: F401
+    import rknn_envcheck.render  # noqa: F401
+    import rknn_envcheck.rules.device  # noqa: F401
+
+
+def _report(args, result, messages, name: str) -> int:
+    from rknn_envcheck.commands._common import emit, load_matrix_for
+    from rknn_envcheck.explain.diagnose import diagnose, nothing_recognised, subject_for
+    from rknn_envcheck.explain.facts_from_log import facts_from_log, merge_facts
+
     matrix = load_matrix_for(args)
     observed, connection_checks = _observed_facts(args, matrix)
     log_facts, notes = facts_from_log(result)
@@ -108,10 +181,14 @@ def run(args) -> int:
 
 def _judge(facts: dict, matrix, judge_host: bool):
     """Run the project's rules on the merged facts (evaluate = the one place rules are chosen)."""
-    from rknn_envcheck.evaluate import evaluate
     from rknn_envcheck.report import Report
 
+    if not facts.get("devices") and not judge_host:
+        # nothing for the rules to judge (what evaluate() would return, without importing the rules)
+        return Report(command="explain", matrix_version=matrix.version, matrix_date=matrix.date, facts=facts)
     try:
+        from rknn_envcheck.evaluate import evaluate
+
         return evaluate(facts, matrix, command="explain", host=judge_host, devices=True)
     except ImportError:  # rules not available in this build: the log findings still stand
         return Report(command="explain", matrix_version=matrix.version, matrix_date=matrix.date, facts=facts)

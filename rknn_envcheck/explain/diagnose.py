@@ -12,7 +12,14 @@ from __future__ import annotations
 from rknn_envcheck.explain.messages import MessageSet
 from rknn_envcheck.explain.scan import Finding, ScanResult
 from rknn_envcheck.report import FAIL, UNKNOWN, WARN, Check, Fix
-from rknn_envcheck.versions import try_parse
+
+
+def try_parse(text: str):
+    # versions (packaging) costs ~9 ms to import; only version comparisons need it
+    from rknn_envcheck.versions import try_parse as parse
+
+    return parse(text)
+
 
 # Model file format 6 is loadable from librknnrt 1.5.2 on (toolkit2.md §3.2 / §4.4).
 FORMAT6_MIN_RUNTIME = "1.5.2"
