@@ -198,14 +198,16 @@ def test_same_directory_twice_is_not_a_duplicate(venv, monkeypatch):
 # user site
 # ----------------------------------------------------------------------------------------------
 def test_user_site_seen_and_reported(tmp_path, monkeypatch):
+    # A venv disables the user site, so probe the base interpreter even when the tests run in one.
+    python = getattr(sys, "_base_executable", None) or sys.executable
     base = tmp_path / "userbase"
     monkeypatch.setenv("PYTHONUSERBASE", str(base))
     monkeypatch.delenv("PYTHONNOUSERSITE", raising=False)
-    user_site = Path(subprocess.run([sys.executable, "-m", "site", "--user-site"], capture_output=True, text=True).stdout.strip())
+    user_site = Path(subprocess.run([python, "-m", "site", "--user-site"], capture_output=True, text=True).stdout.strip())
     add_dist(user_site, "rknn-toolkit-lite2", "2.3.2", module="rknnlite")
     add_dist(user_site, "numpy", "1.16.2")
 
-    host = run_probe(sys.executable)
+    host = run_probe(python)
     assert host["python"]["user_site_enabled"] is True
     assert host["python"]["user_site"] == str(user_site)
     assert host["packages"]["rknn-toolkit-lite2"] == "2.3.2"
@@ -214,7 +216,7 @@ def test_user_site_seen_and_reported(tmp_path, monkeypatch):
     assert any(s["kind"] == "user_site" and s["path"] == str(user_site) for s in host["site_packages"])
 
     monkeypatch.setenv("PYTHONNOUSERSITE", "1")
-    hidden = run_probe(sys.executable)
+    hidden = run_probe(python)
     assert hidden["python"]["user_site_enabled"] is False
     assert "rknn-toolkit-lite2" not in hidden["packages"]
 

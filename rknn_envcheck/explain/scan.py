@@ -201,6 +201,9 @@ class Scanner:
                 if message.id in tried:
                     continue
                 tried.add(message.id)
+                literal = message.literal
+                if literal is not None and literal not in text:
+                    continue
                 found = message.pattern.search(text)
                 if not found:
                     continue
