@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
-from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, WARN, Check, Fix
+from rknn_envcheck.report import FAIL, OK, UNKNOWN, Check, Fix
 
 SUBJECT = "connection"
 # toolkit1.md §4.3: `npu_transfer_proxy devices` prints `%-20s%-12x%s` rows after this header.

@@ -1,7 +1,7 @@
 """Rules that need the host and its boards together, judged from facts (so `check --facts` replays them)."""
 import pytest
 
-from core_helpers import by_id, device, facts
+from core_helpers import device, facts
 from rknn_envcheck.evaluate import evaluate
 from rknn_envcheck.matrix import load_matrix
 from rknn_envcheck.report import WARN

@@ -137,7 +137,7 @@ def test_install_then_status_in_one_run(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Wrote" in out and "udev rules for Rockchip USB" in out
     assert (tmp_path / "etc/udev/rules.d/70-rknn-envcheck-rockchip.rules").is_file()
-    code = main(["udev", "--install", "--root", str(tmp_path)])
+    assert main(["udev", "--install", "--root", str(tmp_path)]) == 0
     assert "already installed, nothing changed" in capsys.readouterr().out
 
 

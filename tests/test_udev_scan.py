@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 
 from rknn_envcheck.udev.grants import evaluate, user_access
 from rknn_envcheck.udev.scan import active_files, load_rules_files, scan_rules

@@ -151,13 +151,8 @@ def _demo(args) -> int:
                 print(f"  {board.name:<30} {board.address}: {adb.connect(board.address)}")
             env = dict(adb.env, ANDROID_ADB_SERVER_PORT=str(adb.port), ADBUTILS_ADB_PATH=adb.adb)
             env["HOME"] = os.environ.get("HOME", adb.home)  # the doctor looks at the user's Python, not adb's HOME
-            doctor = os.path.join(os.path.dirname(os.path.dirname(__file__)), "commands", "doctor.py")
-            if os.path.exists(doctor):
-                command = [sys.executable, "-m", "rknn_envcheck"]
-                print(f"\n$ ANDROID_ADB_SERVER_PORT={adb.port} rknn-envcheck {' '.join(command[3:])}\n", flush=True)
-            else:
-                command = [adb.adb, "-P", str(adb.port), "devices", "-l"]
-                print(f"\n(the doctor is not available in this build; showing what the adb server sees)\n$ adb -P {adb.port} devices -l\n", flush=True)
+            command = [sys.executable, "-m", "rknn_envcheck"]
+            print(f"\n$ ANDROID_ADB_SERVER_PORT={adb.port} rknn-envcheck\n", flush=True)
             code = subprocess.call(command, env=env)
         finally:
             for board in boards:

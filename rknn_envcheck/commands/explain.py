@@ -61,8 +61,11 @@ def _observed_facts(args, matrix) -> tuple[dict | None, list]:
     return facts, connection_checks
 
 
-def _start_grep(stream, name: str, messages):
-    """Start the one-pass grep prefilter on a log file (or a file given as stdin); None = scan in Python."""
+def _start_grep(stream, name: str, matrix_dir: str | None):
+    """Start the one-pass grep prefilter on a log file (or a file given as stdin); None = scan in Python.
+
+    Needs only the [scan] table, so grep is already scanning while the matrix set is loaded.
+    """
     import os
     import stat
 
@@ -78,12 +81,14 @@ def _start_grep(stream, name: str, messages):
         return None
     if not grepscan.usable_head(head):
         return None
-    from rknn_envcheck.explain.scan import Scanner
+    from rknn_envcheck.explain.messages import read_scan_table
 
-    scanner = Scanner(messages)
+    table = read_scan_table(matrix_dir)
+    if table is None:
+        return None
+    after = max((n for n in table["context_lines"].values() if isinstance(n, int)), default=0)
     path = None if name == "<stdin>" else name
-    run = grepscan.start(fd, path, scanner.needle_names, scanner.context_max, st.st_size, head)
-    return (scanner, run) if run is not None else None
+    return grepscan.start(fd, path, table["needles"], after, st.st_size, head, table)
 
 
 def _finish_scan(stream, name: str, messages, started):
@@ -92,14 +97,17 @@ def _finish_scan(stream, name: str, messages, started):
     from rknn_envcheck.explain.decode import InputInfo
     from rknn_envcheck.explain.scan import Scanner
 
+    scanner = Scanner(messages)
     result = None
     if started is not None:
-        scanner, run = started
-        result = scanner.scan_grep(run, InputInfo(name=name))
+        if started.table != {"needles": messages.needles, "context_lines": messages.context_lines}:
+            started.abandon()  # grep searched for another needle set than the one loaded
+        else:
+            result = scanner.scan_grep(started, InputInfo(name=name))
         if result is None:
             stream.seek(0)  # grep could not be trusted: rescan the whole file in Python
     if result is None:
-        result = Scanner(messages).scan(stream, InputInfo(name=name))
+        result = scanner.scan(stream, InputInfo(name=name))
     if result.info.bytes_read == 0:
         if name == "<stdin>":
             raise UsageError("stdin was empty: nothing to explain. Pipe a log (`python3 app.py 2>&1 | rknn-envcheck explain -`) or give a file")
@@ -107,9 +115,9 @@ def _finish_scan(stream, name: str, messages, started):
     return result
 
 
-def explain_log(stream, name: str, messages):
+def explain_log(stream, name: str, messages, matrix_dir: str | None = None):
     """Scan one log (file object) for the known messages: grep-backed when it can be, else Python."""
-    return _finish_scan(stream, name, messages, _start_grep(stream, name, messages))
+    return _finish_scan(stream, name, messages, _start_grep(stream, name, matrix_dir))
 
 
 def _input_notes(result) -> list[str]:
@@ -135,12 +143,13 @@ def run(args) -> int:
 
     if args.log == "-" and sys.stdin is not None and sys.stdin.isatty():
         raise UsageError("no log given: pass a log file, or pipe one into `rknn-envcheck explain -`")
-    messages = load_messages(getattr(args, "matrix", None))
+    matrix_dir = getattr(args, "matrix", None)
     stream, name = open_log(args.log)
     try:
-        started = _start_grep(stream, name, messages)
+        started = _start_grep(stream, name, matrix_dir)
+        # with grep scanning on the other core, load what judging and rendering need meanwhile
+        messages = load_messages(matrix_dir)
         if started is not None:
-            # grep scans on the other core meanwhile: load what judging and rendering need now.
             _prefetch()
         result = _finish_scan(stream, name, messages, started)
     finally:

@@ -370,7 +370,7 @@ class Shell:
         return status
 
     def expand(self, word: Word) -> List[str]:
-        text, globbable, has_glob = "", "", False
+        text, has_glob = "", False
         for kind, value, quoted in word.segments:
             if kind == "var":
                 value = self._var(value)

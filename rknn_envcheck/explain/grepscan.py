@@ -69,6 +69,7 @@ class GrepRun:
         self.head = head
         self.last_byte = os.pread(fd, 1, size - 1) if size else b""
         self.finished = False
+        self.table: dict | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -186,7 +187,7 @@ def _limit_memory(pid: int) -> None:
         pass
 
 
-def start(fd: int, path: str | None, needles: list[str], after: int, size: int, head: bytes) -> GrepRun | None:
+def start(fd: int, path: str | None, needles: list[str], after: int, size: int, head: bytes, table: dict | None = None) -> GrepRun | None:
     """Start `grep` on the open log `fd` (at offset 0) and `wc -l` on a second handle of it.
 
     Returns None when grep cannot be started (not installed, no posix_spawn): the caller scans
@@ -219,4 +220,6 @@ def start(fd: int, path: str | None, needles: list[str], after: int, size: int, 
             wc_pid = wc_fd = None
         finally:
             os.close(second)
-    return GrepRun(pid, out_fd, wc_pid, wc_fd, fd, size, head)
+    run = GrepRun(pid, out_fd, wc_pid, wc_fd, fd, size, head)
+    run.table = table  # the [scan] table grep was started with (the caller checks it against the loaded set)
+    return run

@@ -267,7 +267,7 @@ def install(root="/", mode="uaccess", group="plugdev", usb_ids=None, dry_run=Fal
     commands = [f"udevadm {' '.join(a)}" for a in RELOAD_COMMANDS]
     if dry_run:
         out.action = "dry-run"
-        out.say(f"Dry run: nothing is changed. `--install` would:")
+        out.say("Dry run: nothing is changed. `--install` would:")
         if existing is not None:
             out.say(f"  1. keep the current {target} (it differs) as {target.name}.bak-<date-time> beside it")
         out.say(f"  {'2' if existing is not None else '1'}. write {target} (mode 0644, {len(text.encode())} bytes):")
