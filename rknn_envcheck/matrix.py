@@ -13,10 +13,15 @@ from pathlib import Path
 
 from rknn_envcheck.errors import UsageError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.9/3.10 only
-    import tomli as tomllib
+
+
+def _toml():
+    # Imported only when the marshal cache is cold: parsing TOML is the slow path.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.9/3.10 only
+        import tomli as tomllib
+    return tomllib
 
 PACKAGES = ("rknn-toolkit", "rknn-toolkit-lite", "rknn-toolkit2", "rknn-toolkit-lite2")
 PLATFORMS = ("linux_x86_64", "linux_aarch64", "linux_armv7l", "macosx_x86_64", "win_amd64")
@@ -299,6 +304,7 @@ def _load(directory: str) -> Matrix:
     meta: dict = {}
     sources: dict = {}
     extras: dict[str, dict] = {}
+    tomllib = _toml()
     for path in files:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
