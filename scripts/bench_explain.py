@@ -49,9 +49,16 @@ def make_log(path: str, megabytes: int, rknn_lines: int = 400) -> None:
             written += len(line)
 
 
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
+def timed(cmd: list[str], env: dict | None = None, devnull: bool = False) -> tuple[float, int]:
+    # stdout goes to a pipe we drain, not to /dev/null: GNU grep notices a /dev/null stdout and
+    # stops at its first match (like -q), so the reference would not scan the file at all.
+    # (devnull=True shows that shortcut: it is measured and printed, not used for the goal.)
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL if devnull else subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    if not devnull:
+        while proc.stdout.read(1 << 16):
+            pass
+        proc.stdout.close()
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -83,18 +90,22 @@ def main() -> int:
     floor = [sys.executable, "-c", "pass"]
     for cmd in (explain, reference, explain_small, floor):  # warm the page cache, bytecode and matrix caches
         timed(cmd, env)
-    ours, ref, rss, start_up, bare = [], [], [], [], []
+    ours, ref, ref_null, rss, start_up, bare = [], [], [], [], [], []
     for _ in range(args.runs):  # interleaved, so drift hits every command alike
         t, r = timed(explain, env)
         ours.append(t)
         rss.append(r)
         ref.append(timed(reference, env)[0])
+        ref_null.append(timed(reference, env, devnull=True)[0])
         start_up.append(timed(explain_small, env)[0])
         bare.append(timed(floor, env)[0])
     med_ours, med_ref = statistics.median(ours), statistics.median(ref)
     print(f"log: {size / 1e6:.1f} MB, {args.runs} runs each")
     print(f"explain   median {med_ours * 1000:.0f} ms  (runs: {', '.join(f'{x * 1000:.0f}' for x in ours)})")
     print(f"reference median {med_ref * 1000:.0f} ms  (python3 -c pass; grep -c RKNN)")
+    med_null = statistics.median(ref_null)
+    print(f"  (same reference with stdout to /dev/null, where grep stops at its first match: {med_null * 1000:.0f} ms, "
+          f"ratio against it {med_ours / med_null:.2f}x)")
     print(f"ratio {med_ours / med_ref:.2f}x (goal <= 3x)")
     print(f"explain of a 7-line log median {statistics.median(start_up) * 1000:.0f} ms (fixed start-up; python -c pass {statistics.median(bare) * 1000:.0f} ms)")
     print(f"explain peak RSS {max(rss) / 1024:.1f} MiB (goal < 100 MiB)")

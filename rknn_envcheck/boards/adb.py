@@ -34,28 +34,69 @@ class AdbListing:
     error: str | None = None
 
 
-def load_adbutils():
-    """Import adbutils without its APK installer.
+def _adbutils_version() -> str:
+    """adbutils' version from its dist-info directory name (what importlib.metadata would find),
+    or "0.0.0" as adbutils itself answers when the metadata is missing."""
+    import importlib.util
+    import os
 
-    `adbutils.install` (used only by `AdbDevice.install`, which rknn-envcheck never calls) pulls
-    in `requests` and its dependencies: ~55 ms of a doctor run whose whole budget is ~1.5x the
-    host check. When nothing has imported it yet, a stand-in with the one name adbutils._device
-    imports from it is registered first; calling install() on a device would then fail loudly.
+    spec = importlib.util.find_spec("adbutils")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        parent = os.path.dirname(location)
+        for name in os.listdir(parent):
+            if name.startswith("adbutils-") and name.endswith(".dist-info"):
+                return name[len("adbutils-"):-len(".dist-info")]
+    return "0.0.0"
+
+
+def load_adbutils():
+    """Import adbutils without the parts rknn-envcheck never calls.
+
+    The doctor's whole budget is ~1.5x the host check, and a plain `import adbutils` costs
+    ~100 ms: its APK installer pulls in `requests` (~55 ms), screenshots pull in Pillow (~9 ms)
+    and its version lookup imports importlib.metadata (~14 ms). While adbutils is first imported,
+    stand-ins are registered for those names only if nothing has imported them yet; the Pillow
+    stand-ins are removed again right after, so a later real `import PIL` is unaffected. Calling
+    AdbDevice.install() or screenshot() would then fail loudly; neither is used here.
     """
     import sys
     import types
 
-    if "adbutils" not in sys.modules and "adbutils.install" not in sys.modules:
-        stand_in = types.ModuleType("adbutils.install")
+    if "adbutils" in sys.modules:
+        return sys.modules["adbutils"]
 
-        class InstallExtension:  # adbutils._device mixes this into AdbDevice
-            def install(self, *args, **kwargs):
-                raise RuntimeError("rknn-envcheck loads adbutils without its APK installer")
+    class _Unavailable:
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError("rknn-envcheck loads adbutils without its APK installer and screenshot support")
 
-        stand_in.InstallExtension = InstallExtension
-        sys.modules["adbutils.install"] = stand_in
-    import adbutils
-
+    stand_ins = {
+        "adbutils.install": {"InstallExtension": type("InstallExtension", (), {})},
+        "adbutils._version": {"__version__": _adbutils_version()},
+        "PIL": {},
+        "PIL.Image": {"Image": _Unavailable, "open": _Unavailable},
+    }
+    added = []
+    for name, attributes in stand_ins.items():
+        if name in sys.modules:
+            continue
+        module = types.ModuleType(name)
+        module.__dict__.update(attributes)
+        sys.modules[name] = module
+        added.append(name)
+    if "PIL.Image" in added:
+        sys.modules["PIL"].Image = sys.modules["PIL.Image"]
+        sys.modules["PIL"].UnidentifiedImageError = type("UnidentifiedImageError", (OSError,), {})
+    try:
+        import adbutils
+    except Exception:  # noqa: BLE001 - another adbutils release needs more than the stand-ins give
+        for name in [n for n in list(sys.modules) if n == "adbutils" or n.startswith("adbutils.")] + added:
+            sys.modules.pop(name, None)
+        added = []
+        import adbutils  # the plain, slower import
+    finally:
+        for name in ("PIL.Image", "PIL"):
+            if name in added:
+                del sys.modules[name]
     return adbutils
 
 

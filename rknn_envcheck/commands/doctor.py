@@ -31,7 +31,7 @@ def run(args) -> int:
         boards_future = None if args.no_boards else pool.submit(gather_boards, args, matrix, adb_info=adb_info)
         ntb_future = None if (args.no_boards or args.emulate) else pool.submit(ntb_devices, min(args.timeout, 3.0))
         host = host_future.result()
-        devices, connection_checks = boards_future.result() if boards_future else ([], [])
+        devices, connection_checks = _boards_or_crash(boards_future)
         ntb, ntb_binary, ntb_error = ntb_future.result() if ntb_future else ([], None, None)
     facts["host"] = host
     facts["devices"] = devices + ntb
@@ -53,6 +53,22 @@ def run(args) -> int:
     for model in args.model or []:
         _preflight(report, model, facts["devices"], matrix)
     return emit(report, args)
+
+
+def _boards_or_crash(future):
+    """A bug while gathering boards becomes a `crashed` row; the host part of the report stands."""
+    from rknn_envcheck.errors import UsageError
+    from rknn_envcheck.report import CRASHED, Check
+
+    if future is None:
+        return [], []
+    try:
+        return future.result()
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        return [], [Check("connection.boards", "Boards", CRASHED, subject="connection", component="rknn-envcheck",
+                          message=f"listing or inspecting the boards failed ({type(exc).__name__}: {exc}); this is a bug in rknn-envcheck, please report it")]
 
 
 def _preflight(report, path, devices, matrix) -> None:

@@ -81,9 +81,7 @@ def _start_grep(stream, name: str, matrix_dir: str | None):
         return None
     if not grepscan.usable_head(head):
         return None
-    from rknn_envcheck.explain.messages import read_scan_table
-
-    table = read_scan_table(matrix_dir)
+    table = grepscan.read_scan_table(matrix_dir)
     if table is None:
         return None
     after = max((n for n in table["context_lines"].values() if isinstance(n, int)), default=0)
@@ -131,6 +129,8 @@ def _input_notes(result) -> list[str]:
         what.append("ANSI colour codes removed")
     if info.cr_only:
         what.append("CR line ends")
+    if getattr(info, "scanner", "python") == "grep":
+        what.append("needles found by grep -F")
     if info.forced_cuts:
         what.append(f"{info.forced_cuts} over-long line(s) cut at 1 MiB (binary data?)")
     return ["log: " + ", ".join(what)]
@@ -139,20 +139,24 @@ def _input_notes(result) -> list[str]:
 def run(args) -> int:
     from rknn_envcheck.errors import UsageError
     from rknn_envcheck.explain.decode import open_log
-    from rknn_envcheck.explain.messages import load_messages
 
     if args.log == "-" and sys.stdin is not None and sys.stdin.isatty():
         raise UsageError("no log given: pass a log file, or pipe one into `rknn-envcheck explain -`")
     matrix_dir = getattr(args, "matrix", None)
     stream, name = open_log(args.log)
+    started = None
     try:
         started = _start_grep(stream, name, matrix_dir)
         # with grep scanning on the other core, load what judging and rendering need meanwhile
+        from rknn_envcheck.explain.messages import load_messages
+
         messages = load_messages(matrix_dir)
         if started is not None:
             _prefetch()
         result = _finish_scan(stream, name, messages, started)
     finally:
+        if started is not None:
+            started.abandon()  # no-op once collected; stops grep if loading the messages failed
         if stream is not sys.stdin.buffer:
             stream.close()
     return _report(args, result, messages, name)

@@ -157,33 +157,6 @@ def default_paths(directory: str | None = None) -> list[Path]:
     return [here.parent / "matrices" / FILE_NAME, here.parent.parent / "matrices" / FILE_NAME]
 
 
-_SCAN_TABLE = re.compile(r"^\[scan\][ \t]*(?:#[^\n]*)?\n(.*?)(?=^[ \t]*\[|\Z)", re.M | re.S)
-
-
-def read_scan_table(directory: str | None = None) -> dict | None:
-    """Only the [scan] table of messages.toml ({"needles": [...], "context_lines": {...}}), read
-    without loading the matrix set, so grep can start ~20 ms earlier. None when it cannot be
-    found this way; the caller compares it with the fully loaded set before trusting grep's lines.
-    """
-    for path in default_paths(directory) + (default_paths(None) if directory else []):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        found = _SCAN_TABLE.search(text)
-        if found is None:
-            return None
-        try:
-            table = _toml().loads(found.group(1))
-        except ValueError:
-            return None
-        needles = table.get("needles")
-        if not isinstance(needles, list) or not all(isinstance(n, str) for n in needles):
-            return None
-        return {"needles": needles, "context_lines": dict(table.get("context_lines") or {})}
-    return None
-
-
 def _toml():
     try:
         import tomllib  # type: ignore[import-not-found]

@@ -1,0 +1,233 @@
+"""The grep-backed scan (grepscan.py + Scanner.scan_grep) finds exactly what the Python scan finds,
+and falls back to it whenever grep cannot be trusted. Real grep, real files."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from rknn_envcheck.commands.explain import explain_log
+from rknn_envcheck.explain import grepscan
+from rknn_envcheck.explain.decode import InputInfo
+from rknn_envcheck.explain.messages import load_messages, required_literal
+from rknn_envcheck.explain.scan import Scanner
+
+MESSAGES = load_messages()
+FILLER = b"2024-05-11 10:00:00,000 INFO  worker: processed batch in 12 ms (queue depth 3)\n"
+PAD = FILLER * (grepscan.MIN_SIZE // len(FILLER) + 10)
+
+needs_grep = pytest.mark.skipif(subprocess.run(["sh", "-c", "command -v grep"], capture_output=True).returncode != 0,
+                                reason="no grep on this machine")
+
+LOG = b"""\
+W rknn-toolkit-lite2 version: 2.3.0
+I RKNN: [07:45:06.415] RKNN Runtime Information, librknnrt version: 2.0.0b0 (35a6907d79@2024-03-24T10:31:14)
+I RKNN: [07:45:06.415] RKNN Driver Information, version: 0.9.6
+I RKNN: [07:45:06.420] RKNN Model Information, version: 6, toolkit version: 2.3.0(compiler version: 2.3.0 (c949ad889d@2024-11-07T11:35:33)), target: RKNPU v2, target platform: rk3588, framework name: ONNX, framework layout: NCHW, model inference type: static_shape
+W RKNN: [07:45:06.421] RKNN Model version: 2.3.0 not match with rknn runtime version: 2.0.0
+some line with an ERROR in the middle: not E at the start
+E RKNNAPI: rknn_server version is too old, please update rknn_server to at least 2.3.0
+D RKNNAPI: RKNN VERSION:
+D RKNNAPI:   API: 1.4.0 (b4a8096 build: 2020-08-12 10:15:19)
+D RKNNAPI:   DRV: 1.5.2 (e67e5cb build: 2020-12-03 15:04:52)
+RKNN VERSION:
+  API: librknn_runtime version 1.6.0 (6523e57 build: 2021-01-15 15:56:31 base: 1126)
+  DRV: 6.4.3.5.293908
+\x1b[33mW\x1b[0m rknn-toolkit-lite2 version: 2.3.1\r
+\x1b[31mE RKNN: [07:45:06.415] failed to submit!, op id: 1\x1b[0m\r
+R\x1b[0mKNN_ERR_DEVICE_UNAVAILABLE split by a colour code
+[    9.342806] Galcore version 6.4.0.227915
+"""
+
+
+def summary(result):
+    return {"findings": {k: (f.count, [(h.line_no, h.text, h.groups) for h in f.hits]) for k, f in result.findings.items()},
+            "lines": result.lines, "candidates": result.candidate_lines, "ansi": result.info.ansi, "bom": result.info.bom,
+            "bytes": result.info.bytes_read}
+
+
+def both(tmp_path, data: bytes):
+    path = tmp_path / "t.log"
+    path.write_bytes(data)
+    python = Scanner(MESSAGES).scan(io.BytesIO(data), InputInfo(name=str(path)))
+    with open(path, "rb") as stream:
+        fast = explain_log(stream, str(path), MESSAGES)
+    return python, fast
+
+
+def all_examples() -> bytes:
+    lines = []
+    for message in MESSAGES.messages:
+        for example in message.examples:
+            if any(n.startswith("after:") for n in message.needles) and not any(
+                    (n[1:] if n.startswith("^") else n) in example for n in message.needles if not n.startswith("after:")):
+                lines.append("RKNN VERSION:")
+            lines.append(example)
+    return ("\n".join(lines) + "\n").encode()
+
+
+@needs_grep
+@pytest.mark.parametrize("layout", ["log-first", "log-last", "middle", "examples", "no-final-newline", "bom"])
+def test_grep_scan_equals_python_scan(tmp_path, layout):
+    data = {"log-first": LOG + PAD, "log-last": PAD + LOG, "middle": PAD + LOG + PAD, "examples": PAD + all_examples(),
+            "no-final-newline": PAD + LOG.rstrip(b"\n"), "bom": b"\xef\xbb\xbf" + LOG + PAD}[layout]
+    python, fast = both(tmp_path, data)
+    assert fast.info.scanner == "grep"
+    assert summary(fast) == summary(python)
+    assert python.findings, "the log must give findings for the comparison to mean something"
+
+
+@needs_grep
+def test_every_example_is_found_through_grep(tmp_path):
+    _, fast = both(tmp_path, PAD + all_examples())
+    assert fast.info.scanner == "grep"
+    missing = [m.id for m in MESSAGES.messages if m.id not in fast.findings]
+    assert not missing
+
+
+@pytest.mark.parametrize("why", ["utf-16", "bare CR", "over-long candidate line"])
+def test_falls_back_to_python_when_grep_cannot_be_trusted(tmp_path, why):
+    data = {
+        "utf-16": ("E RKNN: Invalid RKNN model version 6\n" + "x" * 100 + "\n").encode("utf-16") * 6000,
+        "bare CR": b"ordinary\rE RKNN: Invalid RKNN model version 6\r" + b"other line\r" * 120_000,
+        "over-long candidate line": PAD + b"y" * (2 << 20) + b" RKNN_ERR_MODEL_INVALID\nE RKNN: Invalid RKNN model version 6\n",
+    }[why]
+    python, fast = both(tmp_path, data)
+    assert fast.info.scanner == "python", why
+    assert summary(fast) == summary(python)
+    assert "model_version_unsupported_old" in fast.findings
+    if why == "over-long candidate line":
+        assert fast.info.forced_cuts >= 1
+
+
+def test_falls_back_when_grep_fails(tmp_path, monkeypatch):
+    """A grep that rejects the options (busybox without -a exits 2) must not lose anything."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "grep"
+    fake.write_text("#!/bin/sh\necho 'grep: unrecognized option: a' >&2\nexit 2\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    python, fast = both(tmp_path, PAD + LOG)
+    assert fast.info.scanner == "python"
+    assert summary(fast) == summary(python)
+
+
+def test_falls_back_when_there_is_no_grep(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    python, fast = both(tmp_path, PAD + LOG)
+    assert fast.info.scanner == "python"
+    assert summary(fast) == summary(python)
+
+
+def test_a_different_needle_set_is_not_trusted(tmp_path, monkeypatch):
+    """grep starts from a quick read of [scan]; if the loaded set differs, its lines are dropped."""
+    real = grepscan.read_scan_table
+    monkeypatch.setattr(grepscan, "read_scan_table", lambda d=None: dict(real(d), needles=["RKNN"]))
+    python, fast = both(tmp_path, PAD + LOG)
+    assert fast.info.scanner == "python"
+    assert summary(fast) == summary(python)
+
+
+def test_quick_scan_table_read_equals_the_loaded_set():
+    assert grepscan.read_scan_table() == {"needles": MESSAGES.needles, "context_lines": MESSAGES.context_lines}
+
+
+def test_grep_patterns_translate_anchors_and_add_esc():
+    assert grepscan.grep_patterns(["RKNN", "^E "]) == ["RKNN", "E ", "\x1b"]
+    assert grepscan.grep_patterns(["a\nb"]) is None
+    assert grepscan.grep_patterns(["^"]) is None
+
+
+def test_usable_head():
+    assert grepscan.usable_head(b"line\n" * 100)
+    assert not grepscan.usable_head(b"no line end at all")
+    assert not grepscan.usable_head(b"cr\r" * 100)
+    assert not grepscan.usable_head(("line\n" * 100).encode("utf-16"))
+    assert not grepscan.usable_head(("line\n" * 100).encode("utf-16-le"))
+
+
+def _top_level_literals(pattern: str) -> list[str]:
+    """Runs of consecutive LITERAL nodes at the top level of re's own parse tree."""
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+    from re._constants import IGNORECASE, LITERAL  # type: ignore[import-not-found]
+
+    tree = sre_parse.parse(pattern, re.M)
+    if tree.state.flags & IGNORECASE:
+        return []
+    runs, run = [], []
+    for op, arg in tree.data:
+        if op is LITERAL:
+            run.append(chr(arg))
+        else:
+            runs.append("".join(run))
+            run = []
+    runs.append("".join(run))
+    return [r for r in runs if r]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="re._parser is sre_parse before 3.11")
+@pytest.mark.parametrize("message", MESSAGES.messages, ids=lambda m: m.id)
+def test_required_literal_is_sound(message):
+    """Every match of the pattern contains the literal: it is a run of top-level literal nodes."""
+    literal = message.literal
+    if literal is None:
+        return
+    assert any(literal in run for run in _top_level_literals(message.pattern_text)), (message.id, literal)
+    for example in message.examples:
+        if message.pattern.search(example):
+            assert literal in example
+
+
+@pytest.mark.parametrize("pattern,literal", [
+    ("failed to submit!?", "failed to submit"),
+    ("a(?i)bcd", None),
+    ("abc|defgh", None),
+    (r"librknnrt\.so: x", "librknnrt.so: x"),
+    (r"\x41BCDE", None),
+    ("FIFOQueue '[^']*' is closed", "' is closed"),
+    (r"Galcore version (?P<v>\d+)", "Galcore version "),
+    ("ab{2}cdef", "cdef"),
+])
+def test_required_literal_cases(pattern, literal):
+    assert required_literal(pattern) == literal
+
+
+def test_board_options_equal_gathers():
+    """explain copies gather.add_board_arguments (to keep gather out of its start-up): same options."""
+    import argparse
+
+    from rknn_envcheck.commands.explain import add_board_arguments
+    from rknn_envcheck.gather import add_board_arguments as gather_version
+
+    def options(add):
+        parser = argparse.ArgumentParser()
+        add(parser)
+        return sorted((a.option_strings[0], a.dest, a.default, a.type, a.nargs, type(a).__name__) for a in parser._actions if a.option_strings[0] != "-h")
+
+    assert options(add_board_arguments) == options(lambda p: gather_version(p, single=True))
+
+
+@needs_grep
+def test_cli_on_a_big_log_file_and_on_stdin_redirected_from_it(tmp_path):
+    path = tmp_path / "big.log"
+    path.write_bytes(PAD + LOG + PAD)
+    cmd = [sys.executable, "-m", "rknn_envcheck", "explain"]
+    by_name = subprocess.run(cmd + [str(path), "--json"], capture_output=True, timeout=60)
+    with open(path, "rb") as stdin:
+        by_stdin = subprocess.run(cmd + ["-", "--json"], stdin=stdin, capture_output=True, timeout=60)
+    piped = subprocess.run(cmd + ["-", "--json"], input=path.read_bytes(), capture_output=True, timeout=60)
+    reports = [json.loads(p.stdout) for p in (by_name, by_stdin, piped)]
+    for proc in (by_name, by_stdin, piped):
+        assert proc.returncode == 1, proc.stderr
+    checks = [{c["id"]: c["how"] for c in r["checks"] if c["id"].startswith("log.")} for r in reports]
+    assert checks[0] == checks[1] == checks[2]
+    line = PAD.count(b"\n") + 7
+    assert checks[0]["log.rknn_server_too_old"] == f"log line {line}"
+    assert any("grep" in n for n in reports[0]["notes"]) and any("grep" in n for n in reports[1]["notes"])
+    assert not any("grep" in n for n in reports[2]["notes"])  # a pipe is scanned in Python
