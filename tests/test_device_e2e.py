@@ -134,3 +134,15 @@ def test_no_start_server_with_nothing_listening(capsys, monkeypatch):
     report = json.loads(out)
     server = [c for c in report["checks"] if c["id"] == "connection.adb-server"][0]
     assert server["status"] == "unknown" and "--no-start-server" in server["message"]
+
+
+def test_slow_board_within_and_beyond_the_timeout(capsys, served_board):
+    slow = served_board(HEALTHY, fault="slow=300")
+    code, report = _device_json(capsys, "--id", slow.serial, "--timeout", "3", "--toolkit", "rknn-toolkit2==2.3.2")
+    assert code == 0 and "unknown" not in _statuses(report, slow.serial).values()
+    too_slow = served_board(HEALTHY, fault="slow=3000")
+    start = time.monotonic()
+    code, report = _device_json(capsys, "--id", too_slow.serial, "--timeout", "1", "--toolkit", "rknn-toolkit2==2.3.2")
+    assert time.monotonic() - start < 5
+    checks = [c for c in report["checks"] if c["subject"] == f"device:{too_slow.serial}"]
+    assert [c["status"] for c in checks] == ["unknown"] and "timeout" in checks[0]["observed"]
