@@ -4,30 +4,12 @@ checks (adb server, USB devices adb does not list, ADB-vs-NTB conflict)."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-from concurrent.futures import ThreadPoolExecutor
 
 from rknn_envcheck.report import FAIL, OK, UNKNOWN, Check, Fix
 
 SUBJECT = "connection"
 # toolkit1.md §4.3: `npu_transfer_proxy devices` prints `%-20s%-12x%s` rows after this header.
 NTB_HEADER = "List of ntb devices attached"
-
-
-def add_board_arguments(parser, *, single: bool) -> None:
-    group = parser.add_argument_group("boards")
-    if single:
-        group.add_argument("--id", metavar="SERIAL", action="append", help="the board's adb serial (repeatable)")
-        group.add_argument("--all", action="store_true", help="every board the adb server lists")
-        group.add_argument("--local", action="store_true", help="inspect the board this tool runs on (lite / lite2 users)")
-        group.add_argument("--sysroot", metavar="DIR", help="with --local: a directory laid out like the board's root filesystem")
-    group.add_argument("--emulate", metavar="PROFILE", action="append", help="use an emulated board (see `rknn-envcheck emulator list`; repeatable)")
-    group.add_argument("--fault", metavar="F", action="append", help="with --emulate: inject a fault (unauthorized, offline, hang, drop, slow=MS, garbage, truncated, missing-binary, dmesg-denied)")
-    group.add_argument("--timeout", metavar="S", type=float, default=5.0, help="per-board timeout in seconds (default 5)")
-    group.add_argument("--adb-host", metavar="H", help="adb server host (default $ANDROID_ADB_SERVER_HOST or 127.0.0.1)")
-    group.add_argument("--adb-port", metavar="N", type=int, help="adb server port (default $ANDROID_ADB_SERVER_PORT or 5037)")
-    group.add_argument("--no-start-server", action="store_true", help="do not start an adb server when none is running")
 
 
 def _positive_timeout(args) -> float:
@@ -79,6 +61,8 @@ def gather_boards(args, matrix, *, want_adb: bool = True, adb_info: dict | None 
 
         raise UsageError(f"--sysroot {root}: not a directory")
     if sessions:
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=min(32, len(sessions))) as pool:
             devices += list(pool.map(lambda s: gather_board(s, timeout, matrix, root), sessions))
     return devices, checks
@@ -126,6 +110,9 @@ def _udev_commands() -> list[str]:
 
 def ntb_devices(timeout: float = 3.0) -> tuple[list[dict], str | None, str | None]:
     """Boards reached through npu_transfer_proxy (RK1808 compute sticks): (devices, binary, error)."""
+    import shutil
+    import subprocess
+
     binary = shutil.which("npu_transfer_proxy")
     if not binary:
         return [], None, None

@@ -242,18 +242,19 @@ def _cache_file(root: Path, files: list[Path]) -> Path | None:
     Parsing ~9,000 lines of TOML in pure Python costs ~100 ms — most of a check's budget — so a
     valid set is stored with marshal (~3 ms to read). Any change to any file invalidates it.
     """
-    import hashlib
+    import zlib
 
     from rknn_envcheck import __version__
 
     base = os.environ.get("RKNN_ENVCHECK_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rknn-envcheck")
     if base in ("", "0", "off"):
         return None
-    key = hashlib.sha256(f"{__version__}/cache-format-{_CACHE_FORMAT}".encode())
+    # crc32 (not hashlib, ~3 ms to import) of every input: a per-user cache, not a security boundary.
+    key = f"{__version__}/cache-format-{_CACHE_FORMAT}/{root.resolve()}\n"
     for path in files:
         stat = path.stat()
-        key.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return Path(base) / f"matrix-{key.hexdigest()[:32]}.marshal"
+        key += f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
+    return Path(base) / f"matrix-{zlib.crc32(key.encode()):08x}-{len(files)}.marshal"
 
 
 def _read_cache(cache: Path | None):

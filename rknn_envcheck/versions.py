@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
+
+# packaging.specifiers is imported where a specifier is first needed: it pulls in packaging.tags,
+# subprocess, platform and logging (~25 ms), which `explain` and `--version` never need.
 
 # `1.4.0-22dcfef4` / `1.4.0_22dcfef4`: a git hash glued on with - or _ (toolkit2 1.1–1.4 wheels).
 _HASH_SUFFIX = re.compile(r"^(?P<base>\d+(?:\.\d+)+(?:(?:a|b|rc)\d+)?)[-_](?P<hash>[0-9a-f]{6,40})$", re.I)
@@ -60,7 +62,10 @@ def try_parse(text) -> Version | None:
 
 
 @lru_cache(maxsize=1024)
-def specifier(text: str) -> SpecifierSet:
+def specifier(text: str):
+    """A packaging SpecifierSet, or ValueError naming the text."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         return SpecifierSet(text)
     except InvalidSpecifier:
@@ -89,7 +94,7 @@ _REQUIREMENT = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<spec>
 
 
 @lru_cache(maxsize=2048)
-def split_requirement(text: str) -> tuple[str, SpecifierSet]:
+def split_requirement(text: str) -> tuple:
     """`numpy<=1.26.4` → ("numpy", SpecifierSet("<=1.26.4")).
 
     Matrix requirements are validated as plain PEP 508 `name<spec>` (no extras, markers or URLs)

@@ -196,21 +196,6 @@ def test_required_literal_cases(pattern, literal):
     assert required_literal(pattern) == literal
 
 
-def test_board_options_equal_gathers():
-    """explain copies gather.add_board_arguments (to keep gather out of its start-up): same options."""
-    import argparse
-
-    from rknn_envcheck.commands.explain import add_board_arguments
-    from rknn_envcheck.gather import add_board_arguments as gather_version
-
-    def options(add):
-        parser = argparse.ArgumentParser()
-        add(parser)
-        return sorted((a.option_strings[0], a.dest, a.default, a.type, a.nargs, type(a).__name__) for a in parser._actions if a.option_strings[0] != "-h")
-
-    assert options(add_board_arguments) == options(lambda p: gather_version(p, single=True))
-
-
 @needs_grep
 def test_cli_on_a_big_log_file_and_on_stdin_redirected_from_it(tmp_path):
     path = tmp_path / "big.log"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 def add_arguments(parser) -> None:
     from rknn_envcheck.cli import add_output_options
-    from rknn_envcheck.gather import add_board_arguments
+    from rknn_envcheck.board_options import add_board_arguments
 
     add_board_arguments(parser, single=True)
     parser.add_argument("--toolkit", metavar="V", help="judge for this toolkit (e.g. rknn-toolkit2==2.3.2) instead of the one installed on this host")

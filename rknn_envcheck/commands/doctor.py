@@ -4,7 +4,7 @@ from __future__ import annotations
 
 def add_arguments(parser) -> None:
     from rknn_envcheck.cli import add_output_options
-    from rknn_envcheck.gather import add_board_arguments
+    from rknn_envcheck.board_options import add_board_arguments
 
     add_board_arguments(parser, single=False)
     parser.add_argument("--python", metavar="PATH", help="inspect this interpreter instead of the one running rknn-envcheck")
