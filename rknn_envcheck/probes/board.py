@@ -190,8 +190,20 @@ def _file_section(sections, path, tools) -> tuple[bool | None, list[str]]:
     return True, lines
 
 
+def _record(device: dict, field: str, path: str, version, line, tools) -> None:
+    """Store a binary's version with how it was read and its raw line; no version: say why."""
+    device["how"][field] = (f"strings {path} | grep -E '{VERSION_GREP}'" if "strings" in tools
+                            else f"grep -a -o over {path} (the board has no `strings`)")
+    if line:
+        device["raw"][field] = line
+    if version:
+        device[field] = version
+    else:
+        device["errors"][field] = f"{path} exists but no known version line in it"
+
+
 def _interpret_binaries(device, sections, chip_row, tools) -> None:
-    how, raw, errors = device["how"], device["raw"], device["errors"]
+    errors = device["errors"]
     os_name = device.get("os", "linux")
     preferred_server = ((chip_row or {}).get("server_paths") or {}).get(os_name) or []
     server_paths = preferred_server + [n[5:] for n in sections if n.startswith("file:") and n.endswith("rknn_server") and n[5:] not in preferred_server]
@@ -200,13 +212,7 @@ def _interpret_binaries(device, sections, chip_row, tools) -> None:
         if not exists:
             continue
         version, line = P.parse_rknn_server(lines)
-        how["rknn_server"] = f"strings {path} | grep -E 'build[:@]|version'"
-        if line:
-            raw["rknn_server"] = line
-        if version:
-            device["rknn_server"] = version
-        else:
-            errors["rknn_server"] = f"{path} exists but no known version line in it" + ("" if "strings" in tools else " (the board has no `strings`)")
+        _record(device, "rknn_server", path, version, line, tools)
         break
     else:
         errors["rknn_server"] = ("the board has no `strings` and grep -a found no rknn_server version" if "strings" not in tools
@@ -232,13 +238,7 @@ def _interpret_binaries(device, sections, chip_row, tools) -> None:
     version, line, lib_name = P.parse_runtime(lines)
     device["runtime_library"] = lib_name or path.rsplit("/", 1)[-1]
     device["runtime_path"] = path
-    how["librknn_runtime"] = f"strings {path} | grep -E 'build[:@]|version'"
-    if line:
-        raw["librknn_runtime"] = line
-    if version:
-        device["librknn_runtime"] = version
-    else:
-        errors["librknn_runtime"] = f"{path} exists but no known version line in it"
+    _record(device, "librknn_runtime", path, version, line, tools)
     if len(found) > 1:
         # A second copy in another library path is a classic cause of "works in one app, not in another".
         device["runtime_copies"] = [{"path": p, "version": P.parse_runtime(l)[0]} for p, l in found]
