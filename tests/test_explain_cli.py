@@ -5,7 +5,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 
 LOG_V2 = """\
 I rknn-toolkit2 version: 2.3.2

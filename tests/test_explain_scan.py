@@ -18,7 +18,6 @@ def scan_bytes(data: bytes, chunk_size: int | None = None):
     info = InputInfo(name="t.log")
     scanner = Scanner(MESSAGES)
     if chunk_size:
-        import rknn_envcheck.explain.scan as scan_module
         from rknn_envcheck.explain import decode
 
         original = decode.CHUNK_SIZE

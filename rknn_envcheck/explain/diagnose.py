@@ -213,7 +213,7 @@ def cross_checks(facts: dict, findings: dict, subject: str) -> list[Check]:
                 observed=f"model built by toolkit {model_toolkit}, board librknnrt {runtime}",
                 how=f"{how.get('model_toolkit_version')}; {runtime_how}", expected=f"librknnrt ≥ {mt.base_version}",
                 rule="runtime at least the toolkit version that built the model", source="toolkit2.md §3.2 (QS 1.6.0 §3.4.2), §4.4",
-                message=f"the runtime is older than the toolkit that built the model; operators may be missing (`Unsupport CPU op`)",
+                message="the runtime is older than the toolkit that built the model; operators may be missing (`Unsupport CPU op`)",
                 fix=Fix(f"update librknnrt and rknn_server on the board to {mt.base_version}",
                         ["adb shell 'strings /usr/lib/librknnrt.so | grep -i \"librknnrt version\"'"])))
     model_chip, board_chip = log.get("model_chip"), _field(facts, "device.chip")
