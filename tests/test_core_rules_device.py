@@ -120,3 +120,20 @@ def test_small_chips_want_rknn_server_2_1(matrix):
     check = by_id(judge_device(d, None, matrix), "device.rknn_server.chip_minimum")[0]
     assert check.status == WARN and "2.1.0" in str(check.expected)
     assert not by_id(judge_device(dict(d, rknn_server="2.3.2", librknn_runtime="2.3.2"), None, matrix), "device.rknn_server.chip_minimum")
+
+
+def test_galcore_user_space_must_match_the_kernel_module(matrix):
+    from rknn_envcheck.probes.board_parse import galcore_key
+
+    assert galcore_key("6.4.6.5.351518") == galcore_key("6.4.6:351518") == ("6.4.6", "351518")
+    assert galcore_key("6.4.0.227915") == galcore_key("6.4.0:227915")
+    base = device(chip="RK1808", rknn_server="1.7.5", librknn_runtime="1.7.5", npu_driver_kind="galcore", mini_driver=False)
+    same = judge_device(dict(base, npu_driver="6.4.6.5.351518", galcore_user="6.4.6:351518"), ("rknn-toolkit", "1.7.5"), matrix)
+    assert by_id(same, "device.galcore_user")[0].status == OK
+    skew = judge_device(dict(base, npu_driver="6.4.3.5.293908", galcore_user="6.4.6:351518"), ("rknn-toolkit", "1.7.5"), matrix)
+    assert by_id(skew, "device.galcore_user")[0].status == FAIL
+
+
+def test_galcore_user_space_read_from_the_board(matrix):
+    facts = gather_board(EmulatedBoard("rk1808-1.7.5"), timeout=5, matrix=matrix)
+    assert facts["galcore_user"] == "6.4.6:351518" and "VERSION" in facts["raw"]["galcore_user"]

@@ -70,6 +70,8 @@ def build_batch(matrix=None, root: str = "") -> list[tuple[str, str]]:
         ("rknpu:module", f"cat {r}/sys/module/rknpu/version"),
         ("dmesg", f"grep -i -E 'galcore|rknpu' {r}/.rknn-envcheck/dmesg" if r else "dmesg 2>&1 | grep -i -E 'galcore|rknpu|klogctl|not permitted' | head -n 40"),
         ("mini", "ls " + " ".join(r + p for p in MINI_MARKERS)),
+        # galcore user-space driver version (toolkit1.md §3.3: `$VERSION$6.4.6:351518$` in every libGAL.so)
+        ("libgal", f"strings {r}/usr/lib/libGAL.so 2>&1 | grep -m 3 -E 'VERSION|No such'"),
         ("running", f"cat {r}/.rknn-envcheck/pidof-rknn_server" if r else "pidof rknn_server"),
         ("python", f"cat {r}/.rknn-envcheck/python-version" if r else "python3 --version 2>&1"),
         ("site", "grep -h -E '^(Name|Version):' " + " ".join(f"{r}{g}/*.dist-info/METADATA" for g in SITE_GLOBS)),
@@ -164,6 +166,7 @@ def interpret(device: dict, sections: dict[str, tuple[str, int]], matrix, root: 
     _interpret_binaries(device, sections, chip_row, tools)
     _interpret_driver(device, sections, chip_row, tools)
     _interpret_mini(device, sections, chip_row)
+    _interpret_libgal(device, sections, chip_row)
 
     running_body, running_rc = sections.get("running", ("", 1))
     if "pidof" in tools:
@@ -276,6 +279,17 @@ def _interpret_driver(device, sections, chip_row, tools) -> None:
         # dmesg answered and said nothing about galcore/rknpu; no node either: no driver loaded.
         errors["npu_driver"] = "no galcore/rknpu line in dmesg and no rknpu version node"
         device["npu_driver_absent"] = True
+
+
+def _interpret_libgal(device, sections, chip_row) -> None:
+    if chip_row and chip_row.get("line") != "rknn-toolkit":
+        return
+    lines = _lines(sections.get("libgal", ("", 1))[0])
+    match, line = P.first_match(P.LIBGAL_VERSION, lines)
+    if match:
+        device["galcore_user"] = f"{match.group('version')}:{match.group('build')}"
+        device["how"]["galcore_user"] = "strings /usr/lib/libGAL.so | grep VERSION"
+        device["raw"]["galcore_user"] = line.strip()
 
 
 def _interpret_mini(device, sections, chip_row) -> None:

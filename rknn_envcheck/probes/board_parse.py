@@ -24,6 +24,8 @@ RKNPU_DMESG_DRM = re.compile(r"Initialized rknpu (?P<version>\d+\.\d+\.\d+)(?: (
 RKNPU_DMESG_HEAP = re.compile(r"Initialized RKNPU driver: v(?P<version>\d+\.\d+\.\d+)")
 # galcore: `Galcore version 6.4.6.5.351518` (older modules drop a field: `6.4.0.227915`; NXP-style `6.4.3.p2.336687`)
 GALCORE = re.compile(r"Galcore version (?P<version>\d+\.\d+\.\d+(?:\.[0-9a-z]+)*)", re.I)
+# libGAL.so (galcore user space): `$VERSION$6.4.6:351518$` (toolkit1.md §3.3; every libGAL from 2019 on)
+LIBGAL_VERSION = re.compile(r"\$VERSION\$(?P<version>\d+\.\d+\.\d+):(?P<build>\d+)\$")
 PYTHON_VERSION = re.compile(r"Python (?P<version>\d+\.\d+(?:\.\d+)?\S*)")
 
 
@@ -98,3 +100,16 @@ def parse_metadata_pairs(lines: list[str]) -> dict[str, str]:
             packages.setdefault(name, line.split(":", 1)[1].strip())
             name = None
     return packages
+
+
+def galcore_key(version: str) -> tuple[str, str] | None:
+    """(major.minor.patch, build) of a galcore version, to compare kernel and user space:
+    `6.4.6.5.351518` → ("6.4.6", "351518"); `6.4.0.227915` → ("6.4.0", "227915");
+    libGAL's `6.4.6:351518` → ("6.4.6", "351518")."""
+    if ":" in version:
+        mmp, _, build = version.partition(":")
+        return (mmp, build) if build.isdigit() else None
+    parts = version.split(".")
+    if len(parts) < 4 or not parts[-1].isdigit():
+        return None
+    return ".".join(parts[:3]), parts[-1]

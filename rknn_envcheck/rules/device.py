@@ -74,6 +74,7 @@ def judge_device(device: dict, host_toolkit, matrix) -> list[Check]:
         ("device.runtime", "NPU runtime library", lambda: _check_runtime(device, chip, host_toolkit, matrix)),
         ("device.driver", "NPU kernel driver", lambda: _check_driver(device, chip, host_toolkit, matrix)),
         ("device.mini_driver", "Mini driver", lambda: _check_mini(device, chip, host_toolkit)),
+        ("device.galcore_user", "galcore user space vs kernel", lambda: _check_galcore_user(device, chip)),
         ("device.lite", "Toolkit-lite on the board", lambda: _check_board_python(device, chip, matrix)),
     ):
         checks.extend(run_guarded(check_id, title, subject, func))
@@ -393,6 +394,30 @@ def _check_driver(device: dict, chip, host_toolkit, matrix):
     yield Check("device.driver", title, OK, component=kind, observed=driver, how=how, evidence=_raw(device, "npu_driver"),
                 expected="; ".join(r.get("specifier") or " or ".join(r.get("accepted", [])) for r in rows) or None,
                 source="; ".join(sorted({r.get("source", "") for r in rows})), message=f"{kind} {driver}")
+
+
+def _check_galcore_user(device: dict, chip):
+    """libGAL.so (user space) and galcore.ko (kernel) must come from the same driver release:
+    rknpu's README names `HAL user version` ≠ `HAL kernel version` as the sign they were not
+    updated together (toolkit1.md §3.3)."""
+    from rknn_envcheck.probes.board_parse import galcore_key
+
+    user, kernel = device.get("galcore_user"), device.get("npu_driver")
+    if not user or not kernel or device.get("npu_driver_kind") != "galcore":
+        return
+    user_key, kernel_key = galcore_key(user), galcore_key(kernel)
+    if user_key is None or kernel_key is None:
+        return
+    if user_key == kernel_key:
+        yield Check("device.galcore_user", "galcore user space vs kernel", OK, component="libGAL.so", observed=f"{user} / {kernel}",
+                    how=f"{_how(device, 'galcore_user')}; {_how(device, 'npu_driver')}", message="libGAL.so and galcore.ko are from the same driver release")
+        return
+    yield Check("device.galcore_user", "galcore user space vs kernel", FAIL, component="libGAL.so", observed=f"libGAL.so {user}, galcore.ko {kernel}",
+                how=f"{_how(device, 'galcore_user')}; {_how(device, 'npu_driver')}", expected="the same release (version and build)",
+                source="toolkit1.md §3.3 (rknpu README: `HAL user version` / `HAL kernel version` differ when the user-space driver and the .ko were not updated together)",
+                message="the NPU user-space driver (libGAL.so) and the kernel module (galcore.ko) are from different releases: rknn_init fails",
+                evidence=_raw(device, "galcore_user") + _raw(device, "npu_driver"),
+                fix=_push_fix(device, chip, "driver", "the release matching your toolkit"))
 
 
 def _check_mini(device: dict, chip, host_toolkit):
