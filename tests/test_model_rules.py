@@ -192,3 +192,27 @@ def test_encrypted_model_is_unknown(tmp_path, matrix):
 def test_preflight_export(tmp_path, matrix):
     checks = preflight(write(tmp_path, "m.rknn", v2_format6()), board("RK3588", "2.3.2"), matrix)
     assert [c.status for c in checks] and all(c.status == "ok" for c in checks)
+
+
+def test_models_over_2_gb_need_rknn_server_2(tmp_path):
+    """A sparse 2.1 GB toolkit2 model: only the header and the trailing JSON hold data."""
+    import json as _json
+    import struct
+
+    from rknn_envcheck.matrix import load_matrix
+    from rknn_envcheck.rules.model import preflight
+
+    meta = _json.dumps({"name": "rknn model", "version": "2.3.2", "target_platform": ["rk3588"], "network_platform": "ONNX"}).encode()
+    data_size = 2 * 1024 ** 3 + 100 * 1024 ** 2
+    path = tmp_path / "big.rknn"
+    with open(path, "wb") as handle:
+        handle.write(b"RKNN\0\0\0\0" + struct.pack("<QQ", 6, data_size) + bytes(40))
+        handle.seek(64 + data_size)
+        handle.write(struct.pack("<Q", len(meta)) + meta)
+    matrix = load_matrix()
+    board = {"serial": "S", "state": "device", "chip": "RK3588", "rknn_server": "1.6.0", "librknn_runtime": "2.3.2", "how": {}, "raw": {}}
+    size = {c.id: c for c in preflight(path, board, matrix)}["model.size"]
+    assert size.status == "fail" and "2.0.0b0" in size.expected
+    ok = {c.id: c for c in preflight(path, dict(board, rknn_server="2.3.2"), matrix)}["model.size"]
+    assert ok.status == "ok"
+    assert {c.id: c for c in preflight(path, None, matrix)}["model.size"].status == "ok"

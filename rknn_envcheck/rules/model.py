@@ -520,6 +520,32 @@ def _check_toolkit_runtime(c: _Ctx) -> Check | None:
                    fix=_runtime_update_fix(c.device, c.row, _fmt(tk)))
 
 
+LARGE_MODEL_BYTES = 2 * 1024 ** 3
+SRC_LARGE = "toolkit2.md §3.1 ([AR] doc/rknn_server_proxy.md §2.2: models larger than 2 GB need rknn_server >= 2.0.0b0)"
+
+
+def _check_large_model(c: _Ctx) -> Check | None:
+    """Connected-board runs of a > 2 GB toolkit2 model go through rknn_server, which handles them
+    only from 2.0.0b0 on."""
+    info = c.info
+    if info.line != LINE_V2 or info.size <= LARGE_MODEL_BYTES:
+        return None
+    title = "Model size vs rknn_server"
+    observed = f"{info.size / 1024 ** 3:.1f} GiB model"
+    if c.device is None:
+        return c.check("size", title, OK, observed=observed, how=f"size of {info.path}", expected="rknn_server >= 2.0.0b0", source=SRC_LARGE,
+                       message="a model over 2 GB needs rknn_server >= 2.0.0b0 on the board for connected-board runs")
+    server = _release(c.device.get("rknn_server"))
+    if server is None:
+        return c.check("size", title, UNKNOWN, observed=observed, expected="rknn_server >= 2.0.0b0", source=SRC_LARGE,
+                       message=f"{c.board}: the rknn_server version is not known; a model over 2 GB needs >= 2.0.0b0")
+    ok = server >= (2, 0, 0)
+    return c.check("size", title, OK if ok else FAIL, component="rknn_server", observed=f"{observed}; board rknn_server {_fmt(server)}",
+                   how=f"size of {info.path}; board rknn_server {_device_how(c.device, 'rknn_server')}", expected="rknn_server >= 2.0.0b0", source=SRC_LARGE,
+                   message=f"{c.board}: rknn_server {_fmt(server)} {'handles' if ok else 'cannot serve'} a model over 2 GB",
+                   fix=None if ok else _runtime_update_fix(c.device, c.row, "2.0.0"))
+
+
 def _check_custom_ops(c: _Ctx) -> Check | None:
     info = c.info
     if info.line != LINE_V1 or not info.custom_ops:
@@ -593,6 +619,7 @@ def judge_model(info: ModelInfo, device: dict | None, matrix) -> list[Check]:
         _check_mini(c),
         _check_format(c),
         _check_toolkit_runtime(c),
+        _check_large_model(c),
         _check_custom_ops(c),
     ]
     return [x for x in checks if x is not None]
