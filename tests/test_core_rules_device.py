@@ -137,3 +137,10 @@ def test_galcore_user_space_must_match_the_kernel_module(matrix):
 def test_galcore_user_space_read_from_the_board(matrix):
     facts = gather_board(EmulatedBoard("rk1808-1.7.5"), timeout=5, matrix=matrix)
     assert facts["galcore_user"] == "6.4.6:351518" and "VERSION" in facts["raw"]["galcore_user"]
+
+
+def test_rknpu_0_9_3_warns_with_runtime_1_6_and_later(matrix):
+    d = device(chip="RK3588", rknn_server="2.3.2", librknn_runtime="2.3.2", npu_driver="0.9.3", npu_driver_kind="rknpu")
+    check = by_id(judge_device(d, ("rknn-toolkit2", "2.3.2"), matrix), "device.driver")[0]
+    assert check.status == WARN and "0.9.3" in check.expected
+    assert by_id(judge_device(dict(d, npu_driver="0.9.6"), ("rknn-toolkit2", "2.3.2"), matrix), "device.driver")[0].status == OK
