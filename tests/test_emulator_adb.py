@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-adbutils = pytest.importorskip("adbutils")
+import adbutils
 
 pytestmark = pytest.mark.adb
 

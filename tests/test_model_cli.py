@@ -101,7 +101,6 @@ def test_no_board_lists_requirements(tmp_path, capsys):
 
 
 def test_emulated_board(tmp_path, capsys):
-    pytest.importorskip("rknn_envcheck.probes.board")
     model = write(tmp_path, "m.rknn", v2_format6("2.3.2", "rk3588"))
     code, out, _ = run_cli(capsys, model, "--emulate", "rk3566-1.5.2", "--json")
     checks = {c["id"]: c for c in json.loads(out)["checks"]}
@@ -112,7 +111,6 @@ def test_emulated_board(tmp_path, capsys):
 
 
 def test_emulated_mini_driver_board_rejects_normal_model(tmp_path, capsys):
-    pytest.importorskip("rknn_envcheck.probes.board")
     model = write(tmp_path, "m.rknn", v1_normal())
     code, out, _ = run_cli(capsys, model, "--emulate", "rv1126-1.7.5-mini-driver", "--json")
     checks = {c["id"]: c for c in json.loads(out)["checks"]}

@@ -181,9 +181,6 @@ def _judge(facts: dict, matrix, judge_host: bool):
     if not facts.get("devices") and not judge_host:
         # nothing for the rules to judge (what evaluate() would return, without importing the rules)
         return Report(command="explain", matrix_version=matrix.version, matrix_date=matrix.date, facts=facts)
-    try:
-        from rknn_envcheck.evaluate import evaluate
+    from rknn_envcheck.evaluate import evaluate
 
-        return evaluate(facts, matrix, command="explain", host=judge_host, devices=True)
-    except ImportError:  # rules not available in this build: the log findings still stand
-        return Report(command="explain", matrix_version=matrix.version, matrix_date=matrix.date, facts=facts)
+    return evaluate(facts, matrix, command="explain", host=judge_host, devices=True)

@@ -29,6 +29,9 @@ def _load_matrix(args, notes: list[str]):
             raise
         notes.append("the shipped matrix did not load; using the USB ids from the reference (toolkit1.md §4.2)")
     except ImportError as exc:
+        # udev must work where only the standard library is importable (run as another user by
+        # sudo/setpriv, whose interpreter may not see this install's dependencies): the rule
+        # covers vendor 2207 whatever the matrix says; the matrix only names the modes.
         notes.append(f"the matrix could not be loaded ({exc}); using the USB ids from the reference (toolkit1.md §4.2)")
     return None
 

@@ -233,12 +233,9 @@ def _scan_udev():
     """udev rules files mentioning 2207, from rknn_envcheck.udev.scan; None (key left out) without it."""
     if _no_rules_file_mentions_2207():
         return []
-    try:
-        from rknn_envcheck.udev import scan
-    except ImportError:
-        return None
-    scanner = getattr(scan, "scan_rules", None)
-    return scanner() if scanner is not None else None
+    from rknn_envcheck.udev.scan import scan_rules
+
+    return scan_rules()
 
 
 class HostGathering:
