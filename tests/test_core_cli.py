@@ -63,6 +63,8 @@ def test_markdown_is_pasteable(capsys):
 def test_verbose_shows_how_and_timing(capsys):
     _code, out, _ = run_cli(capsys, "check", "--facts", str(EXAMPLE), "-v")
     assert "ms)" in out and "read from" in out and "rule:" in out
+    facts = out[out.index("Facts (what was observed, and how)"):]
+    assert "rknn_server: 1.5.2   [strings /usr/bin/rknn_server" in facts
 
 
 def test_every_message_names_component_observed_expected_fix(capsys):

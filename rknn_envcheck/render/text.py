@@ -90,6 +90,38 @@ def render_text(report, verbose: bool = False) -> str:
                 lines.append(f"         fix:      {check.fix.text}")
                 for command in check.fix.commands:
                     lines.append(f"             $ {command}")
+    if verbose and report.facts:
+        lines += _facts_section(report.facts)
     lines.append("")
     lines.append(summary_line(report))
     return "\n".join(lines) + "\n"
+
+
+_SKIP_FACTS = {"how", "raw", "errors", "packages", "package_locations", "sys_path", "process_details", "probe_errors"}
+
+
+def _facts_section(facts: dict) -> list[str]:
+    """-v: every fact, with how it was read (the facts' own `how` maps)."""
+    out = ["", "Facts (what was observed, and how)"]
+    groups = []
+    if facts.get("host"):
+        groups.append(("host", facts["host"]))
+    for device in facts.get("devices") or []:
+        groups.append((f"board {device.get('serial', '?')}", device))
+    for name, data in groups:
+        how = data.get("how") or {}
+        out.append(f"  {name}:")
+        for key in sorted(data):
+            if key in _SKIP_FACTS or data[key] in (None, "", [], {}):
+                continue
+            value = describe(data[key])
+            if len(value) > 100:
+                value = value[:97] + "..."
+            suffix = f"   [{how[key]}]" if key in how else ""
+            out.append(f"    {key}: {value}{suffix}")
+        packages = data.get("packages")
+        if packages:
+            out.append(f"    packages: {len(packages)} distributions   [{how.get('packages', 'installed metadata')}]")
+        for key, why in (data.get("errors") or {}).items():
+            out.append(f"    {key}: not observed ({why})")
+    return out
