@@ -114,3 +114,11 @@ def test_saved_facts_match_the_json_schema(capsys, tmp_path):
     live = {(c["id"], c["subject"], c["status"]) for c in json.loads(code_live[1])["checks"]}
     replay = {(c["id"], c["subject"], c["status"]) for c in json.loads(code_replay[1])["checks"]}
     assert live == replay and code_live[0] == code_replay[0] == 1
+
+
+def test_bad_adb_port_is_a_usage_error(capsys, monkeypatch):
+    code, _out, err = run_cli(capsys, "device", "--all", "--adb-port", "99999")
+    assert code == 2 and "99999" in err and "1-65535" in err
+    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", "five")
+    code, _out, err = run_cli(capsys, "device", "--all")
+    assert code == 2 and "ANDROID_ADB_SERVER_PORT" in err

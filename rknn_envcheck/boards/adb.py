@@ -119,7 +119,12 @@ def endpoint(host: str | None = None, port: int | None = None) -> AdbEndpoint:
 
             raise UsageError(f"ANDROID_ADB_SERVER_PORT={env_port!r} is not a port number") from None
         how.append("ANDROID_ADB_SERVER_PORT")
-    return AdbEndpoint(host or DEFAULT_HOST, port or DEFAULT_PORT, ", ".join(how) or "default 127.0.0.1:5037")
+    port = port or DEFAULT_PORT
+    if not 0 < port < 65536:
+        from rknn_envcheck.errors import UsageError
+
+        raise UsageError(f"adb server port {port} ({', '.join(how)}) is not a TCP port number (1-65535)")
+    return AdbEndpoint(host or DEFAULT_HOST, port, ", ".join(how) or "default 127.0.0.1:5037")
 
 
 def adb_binary() -> str | None:
