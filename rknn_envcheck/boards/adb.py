@@ -109,7 +109,7 @@ def endpoint(host: str | None = None, port: int | None = None) -> AdbEndpoint:
     elif env_host:
         host = env_host
         how.append("ANDROID_ADB_SERVER_HOST")
-    if port:
+    if port is not None:
         how.append("--adb-port")
     elif env_port:
         try:
@@ -119,7 +119,7 @@ def endpoint(host: str | None = None, port: int | None = None) -> AdbEndpoint:
 
             raise UsageError(f"ANDROID_ADB_SERVER_PORT={env_port!r} is not a port number") from None
         how.append("ANDROID_ADB_SERVER_PORT")
-    port = port or DEFAULT_PORT
+    port = DEFAULT_PORT if port is None else port
     if not 0 < port < 65536:
         from rknn_envcheck.errors import UsageError
 
