@@ -25,6 +25,12 @@ def run(args) -> int:
 
     matrix = load_matrix_for(args)
     facts = new_facts()
+    if not (args.no_boards or args.emulate):
+        # Import adbutils before the threads start: it is pure CPU, and under the GIL it would only
+        # slow the host gathering down; the board thread then mostly waits on sockets.
+        from rknn_envcheck.boards.adb import load_adbutils
+
+        load_adbutils()
     with ThreadPoolExecutor(max_workers=3) as pool:
         host_future = pool.submit(gather_host, args.python, max(args.timeout, 5.0), matrix=matrix)
         adb_info: dict = {}
