@@ -144,3 +144,15 @@ def test_rknpu_0_9_3_warns_with_runtime_1_6_and_later(matrix):
     check = by_id(judge_device(d, ("rknn-toolkit2", "2.3.2"), matrix), "device.driver")[0]
     assert check.status == WARN and "0.9.3" in check.expected
     assert by_id(judge_device(dict(d, npu_driver="0.9.6"), ("rknn-toolkit2", "2.3.2"), matrix), "device.driver")[0].status == OK
+
+
+def test_fix_commands_for_the_board_itself_use_no_adb(matrix):
+    local = device(serial="local", transport="local", chip="RK3588", rknn_server="1.5.2", librknn_runtime="2.3.2",
+                   runtime_library="librknnrt.so", npu_driver="0.9.6", npu_driver_kind="rknpu")
+    commands = [cmd for c in judge_device(local, ("rknn-toolkit2", "2.3.2"), matrix) if c.fix for cmd in c.fix.commands]
+    assert commands and not any(cmd.startswith(("adb", "push", "shell")) for cmd in commands), commands
+    assert any(cmd.startswith("sudo cp rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so") for cmd in commands)
+    remote = dict(local, serial="abc", transport="adb")
+    commands = [cmd for c in judge_device(remote, ("rknn-toolkit2", "2.3.2"), matrix) if c.fix for cmd in c.fix.commands]
+    assert any(cmd.startswith("adb -s abc push rknpu2/") for cmd in commands)
+    assert "adb -s abc shell restart_rknn.sh" in commands

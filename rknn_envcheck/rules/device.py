@@ -39,6 +39,31 @@ def _adb(device: dict) -> str:
     return f"adb -s {serial} "
 
 
+def _on_board(device: dict, command: str, root: bool = False) -> str:
+    """A command to run on the board: through adb for a remote board (adbd runs it as root on
+    these images), as it is — with sudo when it needs root — on the board itself."""
+    import shlex
+
+    if device.get("transport") == "local":
+        if not root:
+            return command
+        compound = any(ch in command for ch in ";&|()<>")
+        return f"sudo sh -c {shlex.quote(command)}" if compound else f"sudo {command}"
+    simple = all(ch.isalnum() or ch in " ./_-=+:," for ch in command)
+    return f"{_adb(device)}shell {command if simple else shlex.quote(command)}"
+
+
+def _push(device: dict, source: str, target: str) -> str:
+    """Copy a file from the SDK checkout onto the board (`cp` when the tool runs on the board)."""
+    if device.get("transport") == "local":
+        return f"sudo cp {source} {target}"
+    return f"{_adb(device)}push {source} {target}"
+
+
+def _reboot(device: dict) -> str:
+    return "sudo reboot" if device.get("transport") == "local" else f"{_adb(device)}reboot"
+
+
 def _how(device: dict, field: str) -> str:
     return (device.get("how") or {}).get(field, "")
 
@@ -65,7 +90,7 @@ def judge_device(device: dict, host_toolkit, matrix) -> list[Check]:
                       observed=device["probe_error"], how=_how(device, "probe"),
                       message=f"the board did not answer the inspection completely ({device['probe_error']}); its versions are unknown",
                       fix=Fix("check the cable / network and that the board is not hung, then re-run",
-                              [f"{_adb(device)}shell echo alive", "rknn-envcheck device --id " + str(device.get("serial", "SERIAL")) + " --timeout 15"]))]
+                              [_on_board(device, "echo alive"), "rknn-envcheck device --id " + str(device.get("serial", "SERIAL")) + " --timeout 15"]))]
     chip = matrix.chip(device.get("chip"))
     checks: list[Check] = []
     for check_id, title, func in (
@@ -121,7 +146,7 @@ def _check_chip(device: dict, chip, host_toolkit):
     if not observed:
         yield Check("device.chip", "Chip and toolkit line", UNKNOWN, component="chip", observed=None, how=_how(device, "chip"),
                     message=f"the board's chip could not be identified ({_why_missing(device, 'chip')})", evidence=_raw(device, "chip"),
-                    fix=Fix("check what the board reports", [f"{_adb(device)}shell cat /proc/device-tree/compatible"]))
+                    fix=Fix("check what the board reports", [_on_board(device, "cat /proc/device-tree/compatible")]))
         return
     if chip is None:
         yield Check("device.chip", "Chip and toolkit line", UNKNOWN, component="chip", observed=observed, how=_how(device, "chip"),
@@ -191,7 +216,6 @@ def _judge_rows(device, rows, component_label, value, how, title, check_id, fix)
 
 
 def _push_fix(device: dict, chip, what: str, version_hint: str) -> Fix:
-    adb = _adb(device)
     os_name = device.get("os") or "linux"
     if chip and chip["line"] == "rknn-toolkit":
         folder = {"RV1109": "linux-armhf-puma", "RV1126": "linux-armhf-puma", "RK1806": "linux-armhf"}.get(chip["name"], "linux-aarch64")
@@ -201,11 +225,12 @@ def _push_fix(device: dict, chip, what: str, version_hint: str) -> Fix:
         if chip["name"] == "RK3399PRO":
             return Fix(f"update the RK3399Pro NPU firmware to {version_hint} (airockchip/RK3399Pro_npu; toolkit1.md §3.2)",
                        ["# flash the NPU boot.img of RK3399Pro_npu release " + version_hint + " as its README describes"])
+        copy_tree = (f"sudo cp -r drivers/{folder}/* /" if device.get("transport") == "local" else f"{_adb(device)}push drivers/{folder}/* /")
         return Fix(f"push the {version_hint} {what} from rknpu's drivers/{folder} (toolkit1.md §5.1, rknpu README), then restart rknn_server",
                    [f"git clone https://github.com/rockchip-linux/rknpu && cd rknpu  # release {version_hint}",
-                    f"{adb}push drivers/{folder}/* /", f"{adb}push drivers/npu_ko/{ko} /lib/modules/galcore.ko",
-                    f"{adb}shell sync", f"{adb}reboot"])
-    library = (chip or {}).get("runtime_library", "librknnrt.so")
+                    copy_tree, _push(device, f"drivers/npu_ko/{ko}", "/lib/modules/galcore.ko"),
+                    _on_board(device, "sync", root=True), _reboot(device)])
+    library = device.get("runtime_library") or (chip or {}).get("runtime_library") or "librknnrt.so"
     runtime_paths = ((chip or {}).get("runtime_paths") or {}).get(os_name) or ["/usr/lib/" + library]
     server_paths = ((chip or {}).get("server_paths") or {}).get(os_name) or ["/usr/bin/rknn_server"]
     arch = device.get("arch") or "aarch64"
@@ -218,13 +243,17 @@ def _push_fix(device: dict, chip, what: str, version_hint: str) -> Fix:
     else:
         sub = "aarch64" if arch in ("aarch64", "arm64") else "armhf"
         src_lib, src_srv = f"rknpu2/runtime/Linux/librknn_api/{sub}/librknnrt.so", f"rknpu2/runtime/Linux/rknn_server/{sub}/usr/bin/rknn_server"
-    restart = f"{adb}shell 'killall rknn_server; /vendor/bin/rknn_server &'" if os_name == "android" else f"{adb}shell restart_rknn.sh"
-    if library == "librknnmrt.so":
-        restart = f"{adb}shell 'killall rknn_server; {server_paths[0]} &'"
-    commands = [f"git clone https://github.com/airockchip/rknn-toolkit2 && cd rknn-toolkit2  # release {version_hint}"]
     if os_name == "android":
-        commands += [f"{adb}root", f"{adb}remount"]
-    commands += [f"{adb}push {src_lib} {runtime_paths[0]}", f"{adb}push {src_srv} {server_paths[0]}", f"{adb}shell chmod +x {server_paths[0]}", restart]
+        restart = _on_board(device, "killall rknn_server; /vendor/bin/rknn_server &", root=True)
+    elif library == "librknnmrt.so":
+        restart = _on_board(device, f"killall rknn_server; {server_paths[0]} &", root=True)
+    else:
+        restart = _on_board(device, "restart_rknn.sh", root=True)
+    commands = [f"git clone https://github.com/airockchip/rknn-toolkit2 && cd rknn-toolkit2  # release {version_hint}"]
+    if os_name == "android" and device.get("transport") != "local":
+        commands += [f"{_adb(device)}root", f"{_adb(device)}remount"]
+    commands += [_push(device, src_lib, runtime_paths[0]), _push(device, src_srv, server_paths[0]),
+                 _on_board(device, f"chmod +x {server_paths[0]}", root=True), restart]
     return Fix(f"install rknn_server and {library} {version_hint} together (toolkit2.md §1.3 paths; rknn_server_proxy.md), then restart rknn_server", commands)
 
 
@@ -258,7 +287,7 @@ def _check_server(device: dict, chip, host_toolkit, matrix):
                     how=_how(device, "rknn_server_running"), expected="running",
                     source="seed §1.7.2 (rknn_server must be running for connected-board mode); toolkit1.md §3.2 (start_rknn.sh)",
                     message="rknn_server is installed but not running: the PC toolkit gets RKNN_ERR_DEVICE_UNAVAILABLE",
-                    fix=Fix("start it", [f"{_adb(device)}shell 'restart_rknn.sh || (nohup {_server_path(device, chip)} >/dev/null 2>&1 &)'"]))
+                    fix=Fix("start it", [_on_board(device, f"restart_rknn.sh || (nohup {_server_path(device, chip)} >/dev/null 2>&1 &)", root=True)]))
     # The server and the runtime must be the same release (both lines' vendor rule).
     if runtime and try_parse(runtime) is not None and public(server) != public(runtime):
         older_server = public(server) < public(runtime)
@@ -312,7 +341,9 @@ def _server_path(device: dict, chip) -> str:
 
 def _check_runtime(device: dict, chip, host_toolkit, matrix):
     runtime = device.get("librknn_runtime")
-    library = device.get("runtime_library") or (chip or {}).get("runtime_library") or "runtime library"
+    line = (chip or {}).get("line") or (LINE_OF[host_toolkit[0]] if host_toolkit else None)
+    library = (device.get("runtime_library") or (chip or {}).get("runtime_library")
+               or {"rknn-toolkit": "librknn_runtime.so", "rknn-toolkit2": "librknnrt.so"}.get(line or "", "runtime library"))
     how = _how(device, "librknn_runtime")
     title = f"{library}"
     want = host_toolkit[1] if host_toolkit else None
@@ -335,7 +366,7 @@ def _check_runtime(device: dict, chip, host_toolkit, matrix):
                     source="toolkit2.md §3.1 (rknn_server_proxy.md Q5: a same-named library left in /usr/lib must be deleted); issue #350 (/usr/lib64 copy)",
                     message=f"the board has {len(copies)} different copies of the runtime ({'; '.join(listing)}); which one an app loads depends on its library path",
                     fix=Fix("keep one copy (the one rknn_server and rknn-toolkit-lite2 load) and remove or replace the others",
-                            [f"{_adb(device)}shell rm {c.get('path')}  # after checking nothing else needs it" for c in copies[1:]]))
+                            [_on_board(device, f"rm {c.get('path')}", root=True) + "  # after checking nothing else needs it" for c in copies[1:]]))
     if host_toolkit is None:
         yield Check("device.runtime", title, OK, component=library, observed=runtime, how=how, evidence=_raw(device, "librknn_runtime"),
                     message=f"{library} {runtime} (no toolkit on the host to compare with)")
@@ -362,13 +393,15 @@ def _check_runtime(device: dict, chip, host_toolkit, matrix):
 
 def _check_driver(device: dict, chip, host_toolkit, matrix):
     driver = device.get("npu_driver")
-    kind = device.get("npu_driver_kind") or (chip or {}).get("driver") or "NPU driver"
+    # galcore versions have four or more parts (6.4.6.5.351518), rknpu three (0.9.6)
+    shape = ("galcore" if driver.count(".") >= 3 else "rknpu") if driver else None
+    kind = device.get("npu_driver_kind") or (chip or {}).get("driver") or shape or "NPU driver"
     how = _how(device, "npu_driver")
     title = f"NPU driver ({kind})"
     if not driver:
         missing = _why_missing(device, "npu_driver")
         status = FAIL if device.get("npu_driver_absent") else UNKNOWN
-        commands = [f"{_adb(device)}shell 'dmesg | grep -i -E \"galcore|rknpu\"'", f"{_adb(device)}shell cat /sys/kernel/debug/rknpu/version"]
+        commands = [_on_board(device, "dmesg | grep -i -E 'galcore|rknpu'"), _on_board(device, "cat /sys/kernel/debug/rknpu/version")]
         yield Check("device.driver", title, status, component=kind, how=how, expected="a loaded NPU driver",
                     source="toolkit2.md §3.1 (Quick Start 1.6.0 §3.4.1: no version shown → third-party firmware without the NPU driver; CONFIG_ROCKCHIP_RKNPU=y)",
                     message=f"NPU driver version not found ({missing})" + ("; the board's kernel has no NPU driver loaded" if status == FAIL else ""),
@@ -381,7 +414,7 @@ def _check_driver(device: dict, chip, host_toolkit, matrix):
     rows = _stack_rows(matrix, host_toolkit, "npu_driver") if host_toolkit else []
     fix = Fix("the NPU driver is part of the firmware: flash a firmware whose driver matches (toolkit2.md §3.1: 'Upgrade by burning new firmware')"
               if kind == "rknpu" else "push the matching galcore.ko (see the runtime fix) and reboot",
-              [] if kind == "rknpu" else [f"{_adb(device)}push drivers/npu_ko/galcore.ko /lib/modules/galcore.ko", f"{_adb(device)}reboot"])
+              [] if kind == "rknpu" else [_push(device, "drivers/npu_ko/galcore.ko", "/lib/modules/galcore.ko"), _reboot(device)])
     if (yield from _judge_rows(device, rows, kind, driver, how, title, "device.driver", fix)):
         return
     if kind == "rknpu" and try_parse(driver) is not None and not rows:
@@ -438,7 +471,7 @@ def _check_mini(device: dict, chip, host_toolkit):
                 source="toolkit1.md §5.1 (rknpu drivers/README: mini driver only runs pre-compiled models; TS-1.7.5 §8.8 item 9: no online debugging)",
                 message="mini driver: only pre-compiled models load (else RKNN_ERR_MODEL_INVALID / -14), and the PC toolkit cannot debug on this board",
                 fix=Fix("for connected debugging push the full driver (drivers/linux-armhf-puma or linux-aarch64, not *-mini); for deployment build with pre_compile=True",
-                        [f"{_adb(device)}push drivers/{'linux-armhf-puma' if chip['name'] in ('RV1109', 'RV1126') else 'linux-aarch64'}/* /"]))
+                        [_push(device, f"drivers/{'linux-armhf-puma' if chip['name'] in ('RV1109', 'RV1126') else 'linux-aarch64'}/*", "/")]))
 
 
 def _check_board_python(device: dict, chip, matrix):
@@ -453,7 +486,7 @@ def _check_board_python(device: dict, chip, matrix):
             yield Check(f"device.lite.{package}", f"{package} on the board", FAIL, component=package, observed=f"{package} {version}",
                         how=_how(device, "python"), expected=f"{chip['line'].replace('rknn-toolkit', 'rknn-toolkit-lite')} for {chip['name']}",
                         source="toolkit2.md §0 (generation split)", message=f"{package} cannot drive {chip['name']}",
-                        fix=Fix("install the lite package of the right line on the board", [f"{_adb(device)}shell python3 -m pip install {chip['line'].replace('rknn-toolkit', 'rknn-toolkit-lite')}"]))
+                        fix=Fix("install the lite package of the right line on the board", [_on_board(device, f"python3 -m pip install {chip['line'].replace('rknn-toolkit', 'rknn-toolkit-lite')}")]))
             continue
         runtime = device.get("librknn_runtime")
         if runtime and try_parse(runtime) and try_parse(version):
@@ -467,4 +500,4 @@ def _check_board_python(device: dict, chip, matrix):
             yield Check("device.lite.numpy", "numpy on the board", WARN, component="numpy", observed=f"numpy {numpy}", how=_how(device, "python"),
                         expected="numpy<=1.26.4", source="toolkit2.md §2.4 (numpy 2 breaks modules built for NumPy 1.x)",
                         message="numpy 2 on the board: modules compiled for NumPy 1.x may crash",
-                        fix=Fix("install numpy 1.x on the board", [f"{_adb(device)}shell python3 -m pip install 'numpy<=1.26.4'"]))
+                        fix=Fix("install numpy 1.x on the board", [_on_board(device, "python3 -m pip install 'numpy<=1.26.4'")]))
