@@ -60,6 +60,7 @@ def render_text(report, verbose: bool = False) -> str:
         if not checks:
             lines.append("  (nothing to check)")
         compact = report.compact and not verbose
+        fixes_shown: dict = {}  # one screen: a fix that repeats within a subject is named, not reprinted
         if compact:
             # One screen: the passing checks of a subject share one line; problems get details.
             passing = [c for c in checks if c.status == OK]
@@ -87,6 +88,11 @@ def render_text(report, verbose: bool = False) -> str:
             for item in check.evidence[: (20 if verbose else 3)]:
                 lines.append(f"         evidence: {item}")
             if check.fix and (check.status != OK or verbose):
+                key = (check.fix.text, tuple(check.fix.commands))
+                if key in fixes_shown and not verbose:
+                    lines.append(f"         fix:      the same as for {fixes_shown[key]} above")
+                    continue
+                fixes_shown.setdefault(key, check.title)
                 lines.append(f"         fix:      {check.fix.text}")
                 for command in check.fix.commands:
                     lines.append(f"             $ {command}")

@@ -69,7 +69,16 @@ def judge_host(facts: dict, matrix, toolkit: str | None = None) -> list[Check]:
     ]
     for check_id, title, func in rules:
         checks.extend(run_guarded(check_id, title, SUBJECT, func))
-    return checks
+    return _drop_requirement_twins(checks)
+
+
+def _drop_requirement_twins(checks: list[Check]) -> list[Check]:
+    """A pitfall that fires on a distribution says more than the plain pin mismatch on the same
+    distribution (numpy 2 with toolkit2: the pitfall names the crash); show the problem once."""
+    order = {WARN: 1, FAIL: 2}
+    pitfalls = {c.component: order[c.status] for c in checks if c.id.startswith("pitfall.") and c.status in order}
+    return [c for c in checks
+            if not (c.id.startswith("host.requirement.") and c.status in order and pitfalls.get(c.component, 0) >= order[c.status])]
 
 
 def _check_python(host: dict):
@@ -479,12 +488,33 @@ def _check_pitfalls(host: dict, matrix, target):
                 continue
             yield Check(f"pitfall.{row['id']}", row["title"], UNKNOWN, component=_pitfall_component(row), source=row.get("source", ""),
                         message=f"could not tell whether this applies (a needed fact was not observed): {row['message']}",
-                        expected=row["when"], fix=Fix(row["fix"], list(row.get("commands", []))))
+                        expected=_expected_for(row["when"]), rule=f"{row.get('_file', 'pitfalls.toml')} [[pitfall]] {row['id']}", fix=Fix(row["fix"], list(row.get("commands", []))))
             continue
         status = {"fail": FAIL, "warn": WARN, "info": SKIPPED}[level]
         yield Check(f"pitfall.{row['id']}", row["title"], status, component=_pitfall_component(row), source=row.get("source", ""), observed=_observed_for(row, host),
-                    expected=row["when"], message=row["message"] + (" (advice)" if level == "info" else ""),
+                    expected=_expected_for(row["when"]), rule=f"{row.get('_file', 'pitfalls.toml')} [[pitfall]] {row['id']}", message=row["message"] + (" (advice)" if level == "info" else ""),
                     fix=Fix(row["fix"], list(row.get("commands", []))))
+
+
+def _expected_for(when: dict) -> str:
+    """A pitfall's `when` describes the bad case; say what a good environment looks like instead."""
+    parts = []
+    if "dist" in when:
+        parts.append(f"{canonical_name(when['dist'])} outside {when['specifier']}" if when.get("specifier") else f"{canonical_name(when['dist'])} not installed")
+    if "dist_missing" in when:
+        parts.append(f"{canonical_name(when['dist_missing'])} installed")
+    if "env_unset" in when:
+        parts.append(f"{when['env_unset']} set")
+    if "env_set" in when:
+        parts.append(f"{when['env_set']} not set")
+    if "gcc" in when:
+        parts.append("gcc on PATH" if not when["gcc"] else "no gcc needed")
+    if "python" in when:
+        parts.append(f"Python outside {when['python']}")
+    if "os" in when or "arch" in when:
+        where = " ".join(str(x) for x in (when.get("os") or []) + (when.get("arch") or []))
+        parts.append(f"not on {where}")
+    return "; ".join(parts) or "see the advice"
 
 
 def _pitfall_component(row: dict) -> str:
