@@ -36,6 +36,8 @@ def _adb(device: dict) -> str:
         return ""
     if not serial or serial == "log":
         return "adb "
+    if device.get("transport") == "emulated":
+        return "adb -s SERIAL "  # an in-process emulated board has no adb serial; on hardware, the board's
     return f"adb -s {serial} "
 
 
