@@ -7,6 +7,8 @@ from rknn_envcheck.report import OK
 
 
 def _cell(value) -> str:
+    if value is None or value == "":
+        return "—"
     return describe(value).replace("|", "\\|").replace("\n", " ")
 
 
