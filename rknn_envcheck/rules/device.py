@@ -217,7 +217,35 @@ def _judge_rows(device, rows, component_label, value, how, title, check_id, fix)
     return False
 
 
-def _push_fix(device: dict, chip, what: str, version_hint: str) -> Fix:
+# The newest runtime/rknn_server Rockchip published (toolkit2.md §1.3, §7: no public 2.5.0 runtime).
+NEWEST_PUBLIC_RUNTIME = "2.3.2"
+BOARD_ARCHES = ("aarch64", "arm64", "armv7l", "armv8l", "armhf", "arm")
+
+
+def target_version(device: dict, host_toolkit) -> str | None:
+    """The one release every board fix installs: the host toolkit's, else the newer of what the
+    board has (server or runtime), so two checks never prescribe two different versions."""
+    if host_toolkit and try_parse(host_toolkit[1]) is not None:
+        return public(host_toolkit[1]).base_version
+    have = [v for v in (device.get("rknn_server"), device.get("librknn_runtime")) if v and try_parse(v) is not None]
+    return str(max((public(v) for v in have))) if have else None
+
+
+def _sdk_checkout(repo: str, version: str | None, tagged: bool) -> str:
+    url = f"https://github.com/{repo}"
+    name = repo.split("/")[1]
+    if version is None:
+        return f"git clone {url} && cd {name}  # then check out the release that matches your toolkit"
+    if tagged:
+        return f"git clone --depth 1 --branch v{version} {url} && cd {name}"
+    return f"git clone {url} && cd {name} && git checkout $(git log --format=%h -1 --grep='{version}')  # the {version} release commit"
+
+
+def _push_fix(device: dict, chip, what: str, version: str | None) -> Fix:
+    arch = (device.get("arch") or "aarch64").lower()
+    if device.get("transport") == "local" and not arch.startswith(BOARD_ARCHES):
+        return Fix(f"this machine ({arch}) is not a Rockchip NPU board: run `rknn-envcheck device --local` on the board itself, "
+                   "or `rknn-envcheck device --id SERIAL` from the PC")
     os_name = device.get("os") or "linux"
     if chip and chip["line"] == "rknn-toolkit":
         folder = {"RV1109": "linux-armhf-puma", "RV1126": "linux-armhf-puma", "RK1806": "linux-armhf"}.get(chip["name"], "linux-aarch64")
@@ -225,38 +253,51 @@ def _push_fix(device: dict, chip, what: str, version_hint: str) -> Fix:
             folder += "-mini"
         ko = {"RV1109": "galcore_puma.ko", "RV1126": "galcore_puma.ko", "RK1806": "galcore_rk1806.ko"}.get(chip["name"], "galcore.ko")
         if chip["name"] == "RK3399PRO":
-            return Fix(f"update the RK3399Pro NPU firmware to {version_hint} (airockchip/RK3399Pro_npu; toolkit1.md §3.2)",
-                       ["# flash the NPU boot.img of RK3399Pro_npu release " + version_hint + " as its README describes"])
+            return Fix(f"update the RK3399Pro NPU firmware to {version or 'your toolkit version'} (airockchip/RK3399Pro_npu; toolkit1.md §3.2)",
+                       [f"# flash the NPU boot.img of the RK3399Pro_npu {version or ''} release as its README describes"])
         copy_tree = (f"sudo cp -r drivers/{folder}/* /" if device.get("transport") == "local" else f"{_adb(device)}push drivers/{folder}/* /")
-        return Fix(f"push the {version_hint} {what} from rknpu's drivers/{folder} (toolkit1.md §5.1, rknpu README), then restart rknn_server",
-                   [f"git clone https://github.com/rockchip-linux/rknpu && cd rknpu  # release {version_hint}",
+        return Fix(f"install the {version or 'matching'} {what} from rknpu's drivers/{folder} (toolkit1.md §5.1, rknpu README), then reboot",
+                   [_sdk_checkout("rockchip-linux/rknpu", version, tagged=False),
                     copy_tree, _push(device, f"drivers/npu_ko/{ko}", "/lib/modules/galcore.ko"),
                     _on_board(device, "sync", root=True), _reboot(device)])
     library = device.get("runtime_library") or (chip or {}).get("runtime_library") or "librknnrt.so"
     runtime_paths = ((chip or {}).get("runtime_paths") or {}).get(os_name) or ["/usr/lib/" + library]
     server_paths = ((chip or {}).get("server_paths") or {}).get(os_name) or ["/usr/bin/rknn_server"]
-    arch = device.get("arch") or "aarch64"
-    if library == "librknnmrt.so":
-        src_lib, src_srv = "rknpu2/runtime/Linux/librknn_api/armhf-uclibc/librknnmrt.so", "rknpu2/runtime/Linux/rknn_server/armhf-uclibc/usr/bin/rknn_server"
-    elif os_name == "android":
-        abi = "arm64-v8a" if "64" in arch or arch == "aarch64" else "armeabi-v7a"
-        src_lib = f"rknpu2/runtime/Android/librknn_api/{abi}/librknnrt.so"
-        src_srv = f"rknpu2/runtime/Android/rknn_server/{'arm64' if abi == 'arm64-v8a' else 'arm'}/rknn_server"
+    note = ""
+    if version and try_parse(version) and public(version) > public(NEWEST_PUBLIC_RUNTIME):
+        note = f" (no public {version} runtime exists — toolkit2.md §7 — so the newest published, {NEWEST_PUBLIC_RUNTIME}, is used)"
+        version = NEWEST_PUBLIC_RUNTIME
+    sub = "aarch64" if arch in ("aarch64", "arm64") else "armhf"
+    if version and try_parse(version) and public(version) < public("1.6.0"):
+        # Before 1.6.0 the runtime lived in rockchip-linux/rknpu2, one folder per chip (toolkit2.md §1.3).
+        chip_dir = {"RK3566": "RK356X", "RK3568": "RK356X", "RV1103": "RV1106", "RV1106": "RV1106"}.get((chip or {}).get("name", ""), (chip or {}).get("name", "RK3588"))
+        checkout = _sdk_checkout("rockchip-linux/rknpu2", version, tagged=False)
+        base = f"runtime/{chip_dir}/{'Android' if os_name == 'android' else 'Linux'}"
+        src_lib = f"{base}/librknn_api/{'arm64-v8a' if os_name == 'android' else sub}/{library}"
+        src_srv = f"{base}/rknn_server/{'arm64' if os_name == 'android' else sub}/{'vendor/bin' if os_name == 'android' else 'usr/bin'}/rknn_server"
     else:
-        sub = "aarch64" if arch in ("aarch64", "arm64") else "armhf"
-        src_lib, src_srv = f"rknpu2/runtime/Linux/librknn_api/{sub}/librknnrt.so", f"rknpu2/runtime/Linux/rknn_server/{sub}/usr/bin/rknn_server"
+        checkout = _sdk_checkout("airockchip/rknn-toolkit2", version, tagged=True)
+        if library == "librknnmrt.so":
+            src_lib, src_srv = "rknpu2/runtime/Linux/librknn_api/armhf-uclibc/librknnmrt.so", "rknpu2/runtime/Linux/rknn_server/armhf-uclibc/usr/bin/rknn_server"
+        elif os_name == "android":
+            abi = "arm64-v8a" if arch in ("aarch64", "arm64") or "64" in arch else "armeabi-v7a"
+            src_lib = f"rknpu2/runtime/Android/librknn_api/{abi}/librknnrt.so"
+            src_srv = f"rknpu2/runtime/Android/rknn_server/{'arm64' if abi == 'arm64-v8a' else 'arm'}/rknn_server"
+        else:
+            src_lib, src_srv = f"rknpu2/runtime/Linux/librknn_api/{sub}/librknnrt.so", f"rknpu2/runtime/Linux/rknn_server/{sub}/usr/bin/rknn_server"
     if os_name == "android":
         restart = _on_board(device, "killall rknn_server; /vendor/bin/rknn_server &", root=True)
     elif library == "librknnmrt.so":
         restart = _on_board(device, f"killall rknn_server; {server_paths[0]} &", root=True)
     else:
         restart = _on_board(device, "restart_rknn.sh", root=True)
-    commands = [f"git clone https://github.com/airockchip/rknn-toolkit2 && cd rknn-toolkit2  # release {version_hint}"]
+    commands = [checkout]
     if os_name == "android" and device.get("transport") != "local":
         commands += [f"{_adb(device)}root", f"{_adb(device)}remount"]
     commands += [_push(device, src_lib, runtime_paths[0]), _push(device, src_srv, server_paths[0]),
                  _on_board(device, f"chmod +x {server_paths[0]}", root=True), restart]
-    return Fix(f"install rknn_server and {library} {version_hint} together (toolkit2.md §1.3 paths; rknn_server_proxy.md), then restart rknn_server", commands)
+    return Fix(f"install rknn_server and {library} {version or '(the release matching your toolkit)'} together{note} "
+               "(toolkit2.md §1.3 paths; rknn_server_proxy.md), then restart rknn_server", commands)
 
 
 def _check_server(device: dict, chip, host_toolkit, matrix):
@@ -265,8 +306,7 @@ def _check_server(device: dict, chip, host_toolkit, matrix):
     how = _how(device, "rknn_server")
     runtime = device.get("librknn_runtime")
     line = (chip or {}).get("line") or (LINE_OF[host_toolkit[0]] if host_toolkit else None)
-    want = host_toolkit[1] if host_toolkit else (runtime or "the toolkit's version")
-    fix = _push_fix(device, chip, "rknn_server and runtime", public(want).base_version if try_parse(want) else str(want))
+    fix = _push_fix(device, chip, "rknn_server and runtime", target_version(device, host_toolkit))
     if not server:
         if device.get("mini_driver"):
             yield Check("device.rknn_server", title, SKIPPED, component="rknn_server", how=how,
@@ -299,7 +339,7 @@ def _check_server(device: dict, chip, host_toolkit, matrix):
                     message=f"rknn_server {server} and the runtime library {runtime} are from different releases"
                             + (" (server older: expect `msg_ioctl_ack fail` / RKNN VERSION UNMATCH)" if older_server else ""),
                     evidence=_raw(device, "rknn_server") + _raw(device, "librknn_runtime"),
-                    fix=_push_fix(device, chip, "rknn_server and runtime", str(public(max(server, runtime, key=public)))))
+                    fix=_push_fix(device, chip, "rknn_server and runtime", target_version(device, host_toolkit)))
     chip_minimum = (chip or {}).get("min_rknn_server")
     if chip_minimum and public(server) < public(chip_minimum):
         yield Check("device.rknn_server.chip_minimum", f"rknn_server on {chip['name']}", WARN, component="rknn_server", observed=server, how=how,
@@ -348,8 +388,7 @@ def _check_runtime(device: dict, chip, host_toolkit, matrix):
                or {"rknn-toolkit": "librknn_runtime.so", "rknn-toolkit2": "librknnrt.so"}.get(line or "", "runtime library"))
     how = _how(device, "librknn_runtime")
     title = f"{library}"
-    want = host_toolkit[1] if host_toolkit else None
-    fix = _push_fix(device, chip, library, public(want).base_version if want and try_parse(want) else "latest")
+    fix = _push_fix(device, chip, library, target_version(device, host_toolkit))
     if not runtime:
         status = FAIL if "not found" in _why_missing(device, "librknn_runtime") else UNKNOWN
         yield Check("device.runtime", title, status, component=library, how=how, expected=f"{library} installed",
@@ -452,7 +491,7 @@ def _check_galcore_user(device: dict, chip):
                 source="toolkit1.md §3.3 (rknpu README: `HAL user version` / `HAL kernel version` differ when the user-space driver and the .ko were not updated together)",
                 message="the NPU user-space driver (libGAL.so) and the kernel module (galcore.ko) are from different releases: rknn_init fails",
                 evidence=_raw(device, "galcore_user") + _raw(device, "npu_driver"),
-                fix=_push_fix(device, chip, "driver", "the release matching your toolkit"))
+                fix=_push_fix(device, chip, "driver", target_version(device, None)))
 
 
 def _check_mini(device: dict, chip, host_toolkit):
@@ -496,7 +535,7 @@ def _check_board_python(device: dict, chip, matrix):
             yield Check(f"device.lite.{package}", f"{package} on the board", WARN if older else OK, component=package,
                         observed=f"{package} {version}, runtime {runtime}", how=_how(device, "python"), expected=f"runtime >= {version}",
                         source=QS_CONSISTENT, message=(f"{package} {version} is newer than the board's runtime {runtime}" if older else f"{package} {version} with runtime {runtime}"),
-                        fix=_push_fix(device, chip, "runtime", str(public(version))) if older else None)
+                        fix=_push_fix(device, chip, "runtime", public(version).base_version) if older else None)
         numpy = packages.get("numpy")
         if line == "rknn-toolkit2" and numpy and try_parse(numpy) and parse_version(numpy).major >= 2:
             yield Check("device.lite.numpy", "numpy on the board", WARN, component="numpy", observed=f"numpy {numpy}", how=_how(device, "python"),

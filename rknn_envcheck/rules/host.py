@@ -10,6 +10,7 @@ from rknn_envcheck.rules.toolkit import (
     LINE_OF,
     canonical_name,
     host_platform,
+    install_commands,
     installed_rknn,
     installed_toolkit,
     parse_toolkit_option,
@@ -175,7 +176,7 @@ def _check_wheel(host: dict, matrix, target, planned: bool):
     if pythons_here:
         expected = f"Python {', '.join(pythons_here)} on {platform}"
         fix = Fix(f"create an environment with Python {pythons_here[-1]} and install there",
-                  [f"python{pythons_here[-1]} -m venv ~/rknn-venv", f"~/rknn-venv/bin/pip install {package}=={version}"])
+                  [f"python{pythons_here[-1]} -m venv ~/rknn-venv"] + install_commands(matrix, package, version, "~/rknn-venv/bin/pip"))
     else:
         expected = f"one of the platforms {', '.join(platforms)}"
         fix = Fix(f"{package} {version} does not run on {platform}; use a supported machine or another release",
@@ -337,7 +338,7 @@ def _check_install_target(host: dict, toolkit=None):
                     message=f"pip can write to {target.get('path')}")
         return
     python = host.get("python") or {}
-    package = f"{toolkit[0]}=={toolkit[1]}" if toolkit else "rknn-toolkit2"
+    package = toolkit[0] if toolkit else "rknn-toolkit2"
     yield Check("host.install-target", "pip install target", WARN, observed=f"{target.get('path')} (not writable)", how=target.get("how", ""),
                 expected="a writable site-packages", source="seed §1.1.2 ('Permission Denied' when installing RKNN Toolkit on Toybrick)",
                 message=f"pip would install into {target.get('path')}, which this user cannot write: `pip install` fails with Permission denied",
@@ -455,8 +456,11 @@ def pitfall_applies(row: dict, host: dict, target) -> bool | None:
     if row.get("package"):
         if target is None or target[0] != row["package"]:
             return False
-        if row.get("versions") and not in_versions(target[1], row["versions"]):
-            return False
+        if row.get("versions"):
+            if try_parse(target[1]) is None:
+                return None  # the toolkit's version does not parse: cannot tell
+            if not in_versions(target[1], row["versions"]):
+                return False
     packages = _packages(host)
     when = row["when"]
     undecided = False
@@ -488,12 +492,12 @@ def _check_pitfalls(host: dict, matrix, target):
                 continue
             yield Check(f"pitfall.{row['id']}", row["title"], UNKNOWN, component=_pitfall_component(row), source=row.get("source", ""),
                         message=f"could not tell whether this applies (a needed fact was not observed): {row['message']}",
-                        expected=_expected_for(row["when"]), rule=f"{row.get('_file', 'pitfalls.toml')} [[pitfall]] {row['id']}", fix=Fix(row["fix"], list(row.get("commands", []))))
+                        expected=_expected_for(row["when"]), rule=f"{row.get('_file', 'pitfalls.toml')} [[pitfall]] {row['id']}", fix=Fix(row["fix"], _this_pip(host, row.get("commands", []))))
             continue
         status = {"fail": FAIL, "warn": WARN, "info": SKIPPED}[level]
         yield Check(f"pitfall.{row['id']}", row["title"], status, component=_pitfall_component(row), source=row.get("source", ""), observed=_observed_for(row, host),
                     expected=_expected_for(row["when"]), rule=f"{row.get('_file', 'pitfalls.toml')} [[pitfall]] {row['id']}", message=row["message"] + (" (advice)" if level == "info" else ""),
-                    fix=Fix(row["fix"], list(row.get("commands", []))))
+                    fix=Fix(row["fix"], _this_pip(host, row.get("commands", []))))
 
 
 def _expected_for(when: dict) -> str:
@@ -515,6 +519,12 @@ def _expected_for(when: dict) -> str:
         where = " ".join(str(x) for x in (when.get("os") or []) + (when.get("arch") or []))
         parts.append(f"not on {where}")
     return "; ".join(parts) or "see the advice"
+
+
+def _this_pip(host: dict, commands) -> list[str]:
+    """Pitfall data says `pip install …`; run it with the judged interpreter's pip, not whatever
+    `pip` is first on PATH (that is how packages land in the wrong environment)."""
+    return [f"{_pip(host)} {c[4:]}" if c.startswith("pip ") else c for c in commands]
 
 
 def _pitfall_component(row: dict) -> str:

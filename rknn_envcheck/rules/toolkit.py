@@ -83,3 +83,31 @@ def python_minor(host: dict) -> str | None:
         return None
     parts = str(version).split(".")
     return ".".join(parts[:2]) if len(parts) >= 2 else None
+
+
+# Where a release's wheel comes from when it is not on PyPI (toolkit1.md §1.2; toolkit2.md §1.1).
+RELEASE_PAGES = {
+    "rknn-toolkit": "https://github.com/rockchip-linux/rknn-toolkit/releases",
+    "rknn-toolkit-lite": "https://github.com/rockchip-linux/rknn-toolkit (rknn-toolkit-lite/packages/)",
+    "rknn-toolkit2": "https://github.com/airockchip/rknn-toolkit2 (rknn-toolkit2/packages/)",
+    "rknn-toolkit-lite2": "https://github.com/airockchip/rknn-toolkit2 (rknn-toolkit-lite2/packages/)",
+}
+
+
+def on_pypi(matrix, package: str, version: str) -> bool:
+    """True only when the matrix says the release is on PyPI (no `on_pypi` = not known to be)."""
+    from rknn_envcheck.versions import public, try_parse
+
+    if try_parse(version) is None:
+        return False
+    wanted = public(version)
+    return any(r.get("on_pypi") and public(r["version"]) == wanted for r in matrix.rows("release", package))
+
+
+def install_commands(matrix, package: str, version: str, pip: str) -> list[str]:
+    """How to install one release: `pip install` when PyPI has it, else the vendor's wheel file."""
+    if on_pypi(matrix, package, version):
+        return [f"{pip} install {package}=={version}"]
+    wheel = package.replace("-", "_")
+    return [f"# {package} {version} is not on PyPI: download its wheel from {RELEASE_PAGES.get(package, 'the vendor')}",
+            f"{pip} install ./{wheel}-{version}-cpXY-cpXY-PLATFORM.whl  # the file for your Python and platform"]
