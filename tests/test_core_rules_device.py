@@ -156,3 +156,19 @@ def test_fix_commands_for_the_board_itself_use_no_adb(matrix):
     commands = [cmd for c in judge_device(remote, ("rknn-toolkit2", "2.3.2"), matrix) if c.fix for cmd in c.fix.commands]
     assert any(cmd.startswith("adb -s abc push rknpu2/") for cmd in commands)
     assert "adb -s abc shell restart_rknn.sh" in commands
+
+
+@pytest.mark.parametrize("driver, kind", [("-1", None), ("garbage", "galcore"), ("v0.9", "rknpu")])
+def test_driver_in_no_known_format_is_unknown(matrix, driver, kind):
+    d = device(chip="RK3588" if kind != "galcore" else "RK1808", rknn_server="2.3.2", librknn_runtime="2.3.2", npu_driver=driver, npu_driver_kind=kind)
+    toolkit = ("rknn-toolkit", "1.7.5") if kind == "galcore" else ("rknn-toolkit2", "2.3.2")
+    assert by_id(judge_device(d, toolkit, matrix), "device.driver")[0].status == UNKNOWN
+
+
+def test_unauthorized_emulated_board_is_the_same_diagnosis_as_over_adb(matrix):
+    from rknn_envcheck.emulator.faults import parse_faults
+
+    facts = gather_board(EmulatedBoard("rk3588-2.3.2", parse_faults(["unauthorized"])), timeout=2, matrix=matrix)
+    assert facts["state"] == "unauthorized" and "probe_error" not in facts
+    hung = gather_board(EmulatedBoard("rk3588-2.3.2", parse_faults(["hang"])), timeout=0.5, matrix=matrix)
+    assert hung["probe_error"].startswith("timeout") and len(hung["probe_error"]) < 250 and "@@S:" not in hung["probe_error"]

@@ -85,6 +85,13 @@ def render_batch(sections: list[tuple[str, str]]) -> str:
     return "; ".join(parts)
 
 
+def _short_reason(message: str, command: str) -> str:
+    """Transport errors may quote the whole ~3 KB batch; the user needs the reason, not the batch."""
+    if command in message:
+        message = message.replace(repr(command), "the probe").replace(command, "the probe")
+    return message if len(message) <= 200 else message[:197] + "..."
+
+
 def parse_batch(stdout: str) -> dict[str, tuple[str, int]] | None:
     """name → (body, exit status); None when the end marker is missing (truncated reply)."""
     text = stdout.replace("\r\n", "\n").replace("\r", "")
@@ -106,8 +113,11 @@ def gather_board(session: BoardSession, timeout: float = 5.0, matrix=None, root:
     try:
         result = session.shell(command, timeout)
     except BoardError as exc:
-        device["probe_error"] = f"{exc.kind}: {exc}"
         device["how"]["probe"] = f"one batched shell command ({len(sections)} queries), timeout {timeout:g}s"
+        if exc.kind in ("unauthorized", "offline"):
+            device["state"] = exc.kind  # the same diagnosis as when adb lists the board in that state
+            return device
+        device["probe_error"] = f"{exc.kind}: {_short_reason(str(exc), command)}"
         return device
     device["probe_ms"] = round((time.perf_counter() - started) * 1000.0, 1)
     parsed = parse_batch(result.stdout)

@@ -5,6 +5,8 @@ Pure: one device-facts dict + the host toolkit + matrix → Checks for subject "
 """
 from __future__ import annotations
 
+import re
+
 from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, WARN, Check, Fix, run_guarded
 from rknn_envcheck.rules.toolkit import LINE_OF
 from rknn_envcheck.versions import in_versions, matches, parse_version, public, try_parse
@@ -79,6 +81,15 @@ def _why_missing(device: dict, field: str) -> str:
     return (device.get("errors") or {}).get(field, "not observed")
 
 
+def _probe_retry(device: dict) -> list[str]:
+    serial = str(device.get("serial", "SERIAL"))
+    if device.get("transport") == "emulated":
+        return [f"rknn-envcheck device --emulate {serial.split(':', 1)[-1]} --timeout 15"]
+    if device.get("transport") == "local":
+        return ["rknn-envcheck device --local --timeout 15"]
+    return [_on_board(device, "echo alive"), f"rknn-envcheck device --id {serial} --timeout 15"]
+
+
 def judge_device(device: dict, host_toolkit, matrix) -> list[Check]:
     subject = subject_of(device)
     state = device.get("state", "device")
@@ -91,8 +102,7 @@ def judge_device(device: dict, host_toolkit, matrix) -> list[Check]:
         return [Check("device.probe", "Board inspection", UNKNOWN, subject=subject, component="adb",
                       observed=device["probe_error"], how=_how(device, "probe"),
                       message=f"the board did not answer the inspection completely ({device['probe_error']}); its versions are unknown",
-                      fix=Fix("check the cable / network and that the board is not hung, then re-run",
-                              [_on_board(device, "echo alive"), "rknn-envcheck device --id " + str(device.get("serial", "SERIAL")) + " --timeout 15"]))]
+                      fix=Fix("check the cable / network and that the board is not hung, then re-run", _probe_retry(device)))]
     chip = matrix.chip(device.get("chip"))
     checks: list[Check] = []
     for check_id, title, func in (
@@ -317,7 +327,9 @@ def _check_server(device: dict, chip, host_toolkit, matrix):
         yield Check("device.rknn_server", title, status, component="rknn_server", how=how,
                     observed=None, expected="rknn_server installed and matching the toolkit",
                     source="seed §1.7.2 (RKNN_ERR_DEVICE_UNAVAILABLE: rknn_server not started or missing)",
-                    message=("not needed on the board for toolkit-lite" if lite_only else f"rknn_server: {_why_missing(device, 'rknn_server')}; the PC toolkit cannot run models on this board (RKNN_ERR_DEVICE_UNAVAILABLE)"),
+                    message=("not needed on the board for toolkit-lite" if lite_only else
+                             (f"rknn_server is missing ({_why_missing(device, 'rknn_server')}): the PC toolkit cannot run models on this board (RKNN_ERR_DEVICE_UNAVAILABLE)"
+                              if status == FAIL else f"the rknn_server version was not observed ({_why_missing(device, 'rknn_server')}); the PC toolkit needs a running rknn_server")),
                     fix=None if lite_only else fix)
         return
     if try_parse(server) is None:
@@ -447,6 +459,11 @@ def _check_driver(device: dict, chip, host_toolkit, matrix):
                     source="toolkit2.md §3.1 (Quick Start 1.6.0 §3.4.1: no version shown → third-party firmware without the NPU driver; CONFIG_ROCKCHIP_RKNPU=y)",
                     message=f"NPU driver version not found ({missing})" + ("; the board's kernel has no NPU driver loaded" if status == FAIL else ""),
                     fix=Fix("run the commands below as root on the board; if nothing prints, flash a firmware with the NPU driver (rknpu: enable CONFIG_ROCKCHIP_RKNPU; galcore: insmod /lib/modules/galcore.ko)", commands))
+        return
+    # A version in no known shape (rknpu 0.9.6; galcore 6.4.6.5.351518) is unknown, never judged.
+    if not re.fullmatch(r"\d+\.\d+\.\d+(?:\.[0-9a-z]+)*", driver) or (kind == "rknpu" and try_parse(driver) is None):
+        yield Check("device.driver", title, UNKNOWN, component=kind, observed=driver, how=how, evidence=_raw(device, "npu_driver"),
+                    message=f"the NPU driver version {driver!r} is in a format this tool does not know; cannot compare")
         return
     if host_toolkit is None and kind != "rknpu":
         yield Check("device.driver", title, OK, component=kind, observed=driver, how=how, evidence=_raw(device, "npu_driver"),
