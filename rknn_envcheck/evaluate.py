@@ -17,15 +17,25 @@ def host_heading(host: dict) -> str:
 
 
 def host_toolkit(facts: dict, matrix, toolkit: str | None):
-    if toolkit:
+    if toolkit is not None:
         return parse_toolkit_option(toolkit, matrix)
     return installed_toolkit(facts.get("host") or {})
+
+
+def remember_toolkit(facts: dict, toolkit: str | None) -> str | None:
+    """`--toolkit` is part of what was judged: saved facts carry it (`judged_for`) so that
+    `check --facts` replays the same verdict; an explicit --toolkit on replay still wins."""
+    if toolkit is not None:
+        facts["judged_for"] = toolkit
+        return toolkit
+    return facts.get("judged_for")
 
 
 def evaluate(facts: dict, matrix, command: str, toolkit: str | None = None, host: bool = True, devices: bool = True) -> Report:
     from rknn_envcheck.rules.device import heading_of, judge_device, subject_of
     from rknn_envcheck.rules.host import judge_host
 
+    toolkit = remember_toolkit(facts, toolkit)
     report = Report(command=command, matrix_version=matrix.version, matrix_date=matrix.date, facts=facts)
     host_facts = facts.get("host") or {}
     target = host_toolkit(facts, matrix, toolkit)

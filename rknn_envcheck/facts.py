@@ -73,6 +73,8 @@ def validate_facts(data, source: str = "facts") -> dict:
         raise UsageError(f"{source}: missing 'schema' (expected {FACTS_SCHEMA!r}); see docs/facts.md")
     if schema not in SUPPORTED_SCHEMAS:
         raise UsageError(f"{source}: schema {schema!r} is not supported by this rknn-envcheck (supported: {', '.join(SUPPORTED_SCHEMAS)}); upgrade rknn-envcheck or re-save the facts")
+    if "judged_for" in data and not isinstance(data["judged_for"], str):
+        raise UsageError(f"{source}: 'judged_for' must be a toolkit string like \"rknn-toolkit2==2.3.2\"")
     host = data.get("host", {})
     if host is None:
         host = {}

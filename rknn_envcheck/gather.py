@@ -24,6 +24,10 @@ def gather_boards(args, matrix, *, want_adb: bool = True, adb_info: dict | None 
     from rknn_envcheck.probes.board import gather_board
 
     timeout = _positive_timeout(args)
+    if getattr(args, "fault", None) and not getattr(args, "emulate", None):
+        from rknn_envcheck.errors import UsageError
+
+        raise UsageError("--fault injects a fault into an emulated board: use it with --emulate PROFILE")
     sessions = []
     checks: list[Check] = []
     devices: list[dict] = []

@@ -122,3 +122,20 @@ def test_bad_adb_port_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", "five")
     code, _out, err = run_cli(capsys, "device", "--all")
     assert code == 2 and "ANDROID_ADB_SERVER_PORT" in err
+
+
+def test_saved_facts_remember_the_toolkit_they_were_judged_for(capsys, tmp_path):
+    saved = tmp_path / "f.json"
+    code, out, _ = run_cli(capsys, "device", "--emulate", "rk3588-1.5.2-driver-0.8.2", "--toolkit", "rknn-toolkit2==1.5.2",
+                           "--save-facts", str(saved), "--json")
+    replay_code, replay_out, _ = run_cli(capsys, "check", "--facts", str(saved), "--json")
+    assert json.loads(saved.read_text())["judged_for"] == "rknn-toolkit2==1.5.2"
+    key = lambda out: sorted((c["id"], c["status"]) for c in json.loads(out)["checks"])
+    assert key(out) == key(replay_out) and code == replay_code
+
+
+def test_fault_needs_emulate_and_toolkit_cannot_be_empty(capsys):
+    code, _out, err = run_cli(capsys, "device", "--all", "--fault", "hang")
+    assert code == 2 and "--emulate" in err
+    code, _out, err = run_cli(capsys, "check", "--facts", str(EXAMPLE), "--toolkit", "")
+    assert code == 2 and "--toolkit is empty" in err

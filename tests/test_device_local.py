@@ -42,3 +42,16 @@ def test_sysroot_needs_local_and_a_directory(capsys, tmp_path):
     assert code == 2
     code, _out, err = run_cli(capsys, "device", "--local", "--sysroot", str(tmp_path / "nope"))
     assert code == 2 and "not a directory" in err
+
+
+def test_a_plain_rootfs_copy_says_unknown_for_what_only_a_live_board_shows(capsys, tmp_path):
+    import shutil
+
+    root = materialize(load_profile("rk3588-2.3.2"), tmp_path / "root")
+    shutil.rmtree(root / ".rknn-envcheck")  # a copied root filesystem: no kernel log, no process list
+    code, out, _ = run_cli(capsys, "device", "--local", "--sysroot", str(root), "--toolkit", "rknn-toolkit2==2.3.2", "--json")
+    report = json.loads(out)
+    device = report["facts"]["devices"][0]
+    assert "rknn_server_running" not in device
+    assert not any(c["id"] == "device.rknn_server.running" for c in report["checks"])
+    assert device["librknn_runtime"] == "2.3.2" and device["npu_driver"] == "0.9.6"  # files still read

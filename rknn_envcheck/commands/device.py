@@ -28,7 +28,7 @@ def run(args) -> int:
     devices, connection_checks = gather_boards(args, matrix)
     facts["devices"] = devices
     toolkit = args.toolkit
-    if not toolkit and not args.local:
+    if toolkit is None and not args.local:
         # Judge against the toolkit of the Python running this tool (metadata only, no import).
         from rknn_envcheck.probes.host import probe_in_process
 

@@ -140,7 +140,12 @@ def interpret(device: dict, sections: dict[str, tuple[str, int]], matrix, root: 
     tools_body, _ = sections.get("tools", ("", 1))
     tools = {line.rsplit("/", 1)[-1].strip() for line in _lines(tools_body)}
     if root:
-        tools |= {"dmesg", "pidof"}  # a sysroot carries the kernel log and process list as files
+        # A sysroot carries the kernel log and the process list as files (rknn-envcheck emulator
+        # sysroot writes them); a plain copy of a root filesystem has neither: then unknown.
+        if sections.get("dmesg", ("", 2))[1] != 2:
+            tools.add("dmesg")
+        if sections.get("running", ("", 1))[1] == 0:
+            tools.add("pidof")
     device["tools"] = sorted(tools)
 
     uname_body, _ = sections.get("uname", ("", 1))

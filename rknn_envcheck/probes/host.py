@@ -63,11 +63,13 @@ def _resolve_python(python: str) -> str:
     if not python.strip():
         raise UsageError("--python needs the path of a Python interpreter, e.g. --python ~/venv/bin/python")
     candidate = os.path.expanduser(python)
-    if os.sep not in candidate and not (os.altsep and os.altsep in candidate) and not os.path.exists(candidate):
+    if os.sep not in candidate and not (os.altsep and os.altsep in candidate):
+        # A bare name is looked up on PATH, as a shell would; a file of that name in the current
+        # directory is used only when PATH has none (and then by its full path, so it is what runs).
         found = shutil.which(candidate)
-        if found is None:
+        if found is None and not os.path.exists(candidate):
             raise UsageError(f"{label}: no such file, and no {candidate!r} on PATH; give the interpreter's full path, e.g. ~/venv/bin/python")
-        candidate = found
+        candidate = found or os.path.abspath(candidate)
     if not os.path.lexists(candidate):
         raise UsageError(f"{label}: no such file {candidate}; give the interpreter's full path, e.g. ~/venv/bin/python")
     if not os.path.exists(candidate):

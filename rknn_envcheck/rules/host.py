@@ -45,7 +45,7 @@ def _pip(host: dict) -> str:
 
 def resolve_toolkit(facts: dict, matrix, toolkit: str | None) -> tuple[tuple[str, str] | None, bool]:
     """(package, version) to judge for, and whether it is planned (--toolkit) rather than installed."""
-    if toolkit:
+    if toolkit is not None:
         return parse_toolkit_option(toolkit, matrix), True
     return installed_toolkit(facts.get("host") or {}), False
 

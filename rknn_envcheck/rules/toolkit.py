@@ -38,6 +38,8 @@ def parse_toolkit_option(text: str, matrix) -> tuple[str, str]:
     from rknn_envcheck.versions import normalize
 
     raw = text.strip()
+    if not raw:
+        raise UsageError("--toolkit is empty: give a release, e.g. --toolkit rknn-toolkit2==2.3.2")
     match = re.match(r"^\s*([A-Za-z][A-Za-z0-9_.-]*?)\s*(?:==|\s)\s*(\S+)\s*$", raw)
     if match:
         package = canonical_name(match.group(1))
