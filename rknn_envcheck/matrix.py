@@ -32,7 +32,8 @@ PITFALL_WHEN_KEYS = {"dist", "specifier", "dist_missing", "os", "arch", "python"
 # table -> {field: (required, kind)}; kind is a type, a tuple of types, or a validator name.
 _STR, _LIST, _BOOL, _INT, _DICT = str, list, bool, int, dict
 SCHEMA = {
-    "release": {"package": (True, "package"), "version": (True, "version"), "date": (False, _STR), "on_pypi": (False, _BOOL)},
+    "release": {"package": (True, "package"), "version": (True, "version"), "date": (False, _STR), "on_pypi": (False, _BOOL),
+                "runtime_published": (False, _BOOL)},
     "wheel": {"package": (True, "package"), "versions": (True, "versions"), "platform": (True, "platform"), "python": (True, "pythons")},
     "framework": {"package": (True, "package"), "versions": (True, "versions"), "framework": (True, _STR), "supported": (True, _BOOL),
                   "specifier": (True, "specifier"), "detail": (False, _STR)},

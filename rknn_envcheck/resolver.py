@@ -60,11 +60,18 @@ def framework_rows(matrix, package: str, version: str) -> list[dict]:
 
 
 def _chip_targets(matrix, package: str, chip: dict) -> str | None:
-    """The first toolkit release that accepts the chip as target_platform (None: none does)."""
+    """The first toolkit release whose models run on the chip (None: none does).
+
+    Toolkit v1 got `target_platform` in 1.3.2; before it every model was built for the default
+    rk1808 and ran on the whole LION family (RK1806/RK1808/RK3399Pro, UG-1.7.5 §7.2), so for those
+    chips the first release counts, not the parameter's `since`."""
     names = {chip["name"].lower(), *(a.lower() for a in chip.get("aliases", []))}
     rows = [r for r in matrix.rows("target_platform", package) if r["name"].lower() in names]
     if not rows:
         return None
+    if package == "rknn-toolkit" and any(r.get("family") == "LION" for r in rows):
+        releases = matrix.releases(package)
+        return min(releases, key=parse_version) if releases else None
     return min((r["since"] for r in rows), key=parse_version)
 
 
@@ -151,8 +158,12 @@ def recommend(cands: list[Candidate], matrix) -> Candidate | None:
     if not fitting:
         return None
     on_pypi = {(r["package"], r["version"]) for r in matrix.rows("release") if r.get("on_pypi")}
+    # A release whose board runtime was never published cannot meet the vendor's "same version
+    # on PC and board" rule (toolkit2.md §3.1), so it is recommended only when nothing else fits.
+    no_runtime = {(r["package"], r["version"]) for r in matrix.rows("release") if r.get("runtime_published") is False}
     stable = [c for c in fitting if not parse_version(c.version).is_prerelease]
-    for pool in ([c for c in stable if (c.package, c.version) in on_pypi], stable, fitting):
+    matchable = [c for c in stable if (c.package, c.version) not in no_runtime]
+    for pool in ([c for c in matchable if (c.package, c.version) in on_pypi], matchable, stable, fitting):
         if pool:
             return max(pool, key=lambda c: parse_version(c.version))
     return None
