@@ -189,13 +189,12 @@ def constraint_lines(matrix, package: str, version: str, python: str, platform: 
     """(requirement, source comment) per distribution.
 
     Per distribution the strongest evidence wins: what the wheel's metadata makes pip enforce,
-    then the vendor's requirements file, then the user guide; for the deep-learning frameworks
-    the vendor's supported-version table decides (a requirements-file pin of tensorflow==1.14.0
-    is one choice inside the supported range, not the range).
+    then the vendor's requirements file, then the user guide; the deep-learning frameworks follow
+    versions.framework_range (the supported-version table, unless the requirements contradict it).
     """
     from packaging.specifiers import SpecifierSet
 
-    from rknn_envcheck.versions import MatrixRequirement
+    from rknn_envcheck.versions import MatrixRequirement, framework_range
 
     by_dist: dict[str, list[tuple[int, MatrixRequirement, dict]]] = {}
     for row in requirement_rows(matrix, package, version, python, platform):
@@ -208,9 +207,10 @@ def constraint_lines(matrix, package: str, version: str, python: str, platform: 
     for framework, row in sorted(frameworks.items()):
         if framework not in FRAMEWORKS or not row.get("supported") or not row.get("specifier"):
             continue
-        pins = by_dist.pop(framework, [])
-        note = f"; vendor requirements pin {', '.join(sorted({str(r.specifier) for _p, r, _row in pins}))}" if pins else ""
-        lines.append((f"{framework}{row['specifier']}", f"{row.get('source', '')}{note}"))
+        pins = [r.specifier for p, r, _row in by_dist.pop(framework, []) if p < KIND_PRIORITY["user-guide"]]
+        spec, why = framework_range(row["specifier"], pins)
+        note = f"; vendor requirements pin {', '.join(sorted({str(p) for p in pins}))}" if pins else ""
+        lines.append((f"{framework}{spec}", f"{why}: {row.get('source', '')}{note}"))
     for dist, items in sorted(by_dist.items()):
         best = min(p for p, _r, _row in items)
         chosen = [(r, row) for p, r, row in items if p == best]

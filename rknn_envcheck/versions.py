@@ -116,3 +116,25 @@ class MatrixRequirement:
 
     def __str__(self) -> str:
         return self.text
+
+
+def framework_range(table_spec: str, pins: list) -> tuple[str, str]:
+    """The range to hold a framework to, from the vendor's framework table and its requirement pins.
+
+    The table is the supported range; a pin inside it is one choice, not the range (toolkit v1
+    1.7.5: table TensorFlow >=1.10.0,<=2.2.0, requirements file tensorflow==1.14.0). A range pin
+    narrows it. An exact pin outside the table means the vendor's own documents disagree (toolkit2
+    1.5.2 on Python 3.8: table ONNX <=1.10.0, requirements onnx==1.14.0); then what the vendor's
+    requirements install wins, since that is what the toolkit is built and tested with.
+    Returns (specifier, why)."""
+    table = specifier(table_spec)
+    spec = table
+    why = "the vendor's framework table"
+    for pin in pins:
+        exact = [s.version for s in pin if s.operator == "=="]
+        if exact and not all(table.contains(v, prereleases=True) for v in exact):
+            return str(pin), "the vendor's requirements file (it disagrees with the framework table; the pin is what the toolkit is built with)"
+        if not exact:
+            spec &= pin
+            why = "the vendor's framework table narrowed by its requirements"
+    return str(spec), why

@@ -103,3 +103,11 @@ def test_output_into_missing_directory_is_clean(capsys, tmp_path):
     code, _out, err = run_cli(capsys, "constraints", "--toolkit", "rknn-toolkit2==2.3.2", "--python", "3.10", "--platform", "linux_x86_64",
                               "-o", str(tmp_path / "missing" / "c.txt"))
     assert code == 2 and "cannot write" in err
+
+
+def test_constraints_follow_the_requirements_where_the_framework_table_disagrees(capsys):
+    code, out, _ = run_cli(capsys, "constraints", "--toolkit", "rknn-toolkit2==1.5.2", "--python", "3.8", "--platform", "linux_x86_64")
+    lines = {line.split()[0] for line in out.splitlines() if line and not line.startswith("#")}
+    assert code == 0 and "onnx==1.14.0" in lines
+    code, out, _ = run_cli(capsys, "constraints", "--toolkit", "rknn-toolkit==1.7.5", "--python", "3.6", "--platform", "linux_x86_64")
+    assert "tensorflow<=2.2.0,>=1.10.0" in {line.split()[0] for line in out.splitlines() if line and not line.startswith("#")}

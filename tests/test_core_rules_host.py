@@ -164,3 +164,13 @@ def test_shadowed_top_level_module(matrix):
     shadow = [{"name": "rknn", "locations": [{"path": "/home/u/src"}, {"path": "/venv/lib/python3.8/site-packages"}]}]
     check = by_id(judge_host(facts({}, top_level_duplicates=shadow), matrix), "host.top-level.rknn")[0]
     assert check.status == WARN and "/home/u/src" in check.message
+
+
+def test_framework_table_and_requirements_disagree_the_requirements_win(matrix):
+    # toolkit2 1.5.2 on Python 3.8: the framework table says ONNX <= 1.10.0, the requirements file installs onnx==1.14.0
+    checks = judge_host(facts({"rknn-toolkit2": "1.5.2", "onnx": "1.14.0"}, python_version="3.8.10"), matrix)
+    onnx = by_id(checks, "host.framework.onnx")[0]
+    assert onnx.status == OK and "requirements file" in onnx.rule
+    # toolkit v1 1.7.5: requirements pin tensorflow==1.14.0 inside the table's range: the range stands
+    tf = by_id(judge_host(facts({"rknn-toolkit": "1.7.5", "tensorflow": "1.13.2"}, python_version="3.6.9"), matrix), "host.framework.tensorflow")[0]
+    assert tf.status == OK and "2.2.0" in str(tf.expected)

@@ -202,6 +202,11 @@ def _check_frameworks(host: dict, matrix, target):
     package, version = target
     rows = _framework_rows(matrix, package, version)
     packages = _packages(host)
+    pins: dict[str, list] = {}
+    for row in _requirement_rows(matrix, package, version, python_minor(host), host_platform(host)):
+        if row["kind"] != "user-guide":
+            req = MatrixRequirement(row["requirement"])
+            pins.setdefault(canonical_name(req.name), []).append(req.specifier)
     seen = False
     for row in rows:
         framework = row["framework"]
@@ -222,16 +227,20 @@ def _check_frameworks(host: dict, matrix, target):
             spec = row.get("specifier", "")
             if not spec:
                 continue
+            from rknn_envcheck.versions import framework_range
+
+            spec, why = framework_range(spec, pins.get(dist, []))
             if try_parse(installed) is None:
                 yield Check(f"host.framework.{dist}", title, UNKNOWN, component=dist, observed=f"{dist} {installed}", how=how,
                             expected=spec, source=row.get("source", ""), message=f"version {installed!r} of {dist} does not parse")
                 continue
             if matches(installed, spec):
                 yield Check(f"host.framework.{dist}", title, OK, component=dist, observed=f"{dist} {installed}", how=how,
-                            expected=f"{dist}{spec}{detail}", source=row.get("source", ""), message=f"{dist} {installed} is in the supported range {spec}")
+                            expected=f"{dist}{spec}{detail}", source=row.get("source", ""), rule=why,
+                            message=f"{dist} {installed} is in the supported range {spec}")
             else:
                 yield Check(f"host.framework.{dist}", title, FAIL, component=dist, observed=f"{dist} {installed}", how=how,
-                            expected=f"{dist}{spec}{detail}", source=row.get("source", ""),
+                            expected=f"{dist}{spec}{detail}", source=row.get("source", ""), rule=why,
                             message=f"{dist} {installed} is outside the range {package} {version} supports ({spec}); model loading may fail or give wrong results",
                             fix=Fix(f"install a supported {dist}", [f"{_pip(host)} install \"{dist}{spec}\""]))
     if rows and not seen:
