@@ -120,12 +120,17 @@ def _check_toolkit(host: dict, matrix, target, planned: bool):
                     message=f"{names} are installed together; both install the python package `rknn`, so one overwrites the other",
                     fix=Fix("keep one line per virtual environment", [f"{_pip(host)} uninstall -y {full[0][0] if target and target[0] != full[0][0] else full[1][0]}"]))
     if target is None:
+        exe = (host.get("python") or {}).get("executable")
+        python_flag = f" --python {exe}" if exe else ""
+        suggestion = _toolkit_for_this_python(host, matrix)
+        commands = ([f"rknn-envcheck host{python_flag} --toolkit rknn-toolkit2=={suggestion}"] if suggestion else []) + \
+                   [f"rknn-envcheck resolve --chip RK3588 --python {python_minor(host) or '3.X'}"]
         yield Check("host.toolkit", "RKNN toolkit", UNKNOWN, component="rknn-toolkit", observed="none installed",
                     how="installed distribution metadata", expected="rknn-toolkit, rknn-toolkit2, rknn-toolkit-lite or rknn-toolkit-lite2",
-                    message="no RKNN toolkit is installed in this Python, so its framework and version needs cannot be checked",
+                    message="no RKNN toolkit is installed in this Python, so its framework and version needs cannot be checked"
+                            + ("" if suggestion else f"; no rknn-toolkit2 release has a wheel for Python {python_minor(host)} on {host_platform(host)}"),
                     fix=Fix("install the toolkit for your chip (RK1808/RK3399Pro/RV1109/RV1126: rknn-toolkit; RK3566/RK3568/RK3588/RV1106/…: rknn-toolkit2), "
-                            "or judge for a toolkit you are about to install", ["rknn-envcheck host --toolkit rknn-toolkit2==2.3.2",
-                                                                                 "rknn-envcheck resolve --chip RK3588"]))
+                            "or judge for a toolkit you are about to install (resolve names the releases that fit your board)", commands))
         return
     package, version = target
     how = "--toolkit (planned install)" if planned else _how_package(host, package)
@@ -142,6 +147,18 @@ def _check_toolkit(host: dict, matrix, target, planned: bool):
         return
     yield Check("host.toolkit", "RKNN toolkit", OK, component=package, observed=f"{package} {version}", how=how,
                 message=f"{package} {version}{' (planned)' if planned else ''}; drives {'RKNPU1 chips (RK1808/RK1806/RK3399Pro/RV1109/RV1126)' if LINE_OF[package] == 'rknn-toolkit' else 'RKNPU2 chips (RK3562/RK3566/RK3568/RK3576/RK3588/RV1103/RV1106/…)'}")
+
+
+def _toolkit_for_this_python(host: dict, matrix) -> str | None:
+    """The newest rknn-toolkit2 release with a wheel for this Python and platform whose board
+    runtime was published (the example a user can really install and match on a board)."""
+    from rknn_envcheck.versions import parse_version
+
+    platform, pyver = host_platform(host), python_minor(host)
+    no_runtime = {r["version"] for r in matrix.rows("release", "rknn-toolkit2") if r.get("runtime_published") is False}
+    fitting = [v for v in matrix.releases("rknn-toolkit2") if v not in no_runtime and not parse_version(v).is_prerelease
+               and any(r["platform"] == platform and pyver in r["python"] for r in _wheel_rows(matrix, "rknn-toolkit2", v))]
+    return max(fitting, key=parse_version) if fitting else None
 
 
 def _wheel_rows(matrix, package: str, version: str) -> list[dict]:
