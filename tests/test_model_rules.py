@@ -174,9 +174,12 @@ def test_unreachable_board_is_reported(tmp_path, matrix):
 
 def test_without_board_lists_minimum_versions(tmp_path, matrix):
     checks = judge(tmp_path, v2_format6("2.3.2"), None, matrix)
-    assert checks["model.format"].status == "ok" and "runtime >= 1.5.2" in checks["model.format"].message
+    # nothing was compared without a board: the requirements are listed as unknown, never ok
+    assert checks["model.format"].status == "unknown" and "runtime >= 1.5.2" in checks["model.format"].message
+    assert "no board given" in checks["model.format"].message
     assert checks["model.toolkit_runtime"].expected == "librknnrt.so >= 2.3.2"
-    assert checks["model.target_platform"].status == "ok" and "RK3588" in checks["model.target_platform"].message
+    assert checks["model.target_platform"].status == "unknown" and "RK3588" in checks["model.target_platform"].message
+    assert checks["model.header"].status == "ok"
     v1 = judge(tmp_path, v1_normal(), None, matrix)
     assert v1["model.format"].status == "unknown"  # v1 format 1: matrix has no minimum runtime
     assert "full NPU driver" in v1["model.mini_driver"].message
@@ -215,4 +218,10 @@ def test_models_over_2_gb_need_rknn_server_2(tmp_path):
     assert size.status == "fail" and "2.0.0b0" in size.expected
     ok = {c.id: c for c in preflight(path, dict(board, rknn_server="2.3.2"), matrix)}["model.size"]
     assert ok.status == "ok"
-    assert {c.id: c for c in preflight(path, None, matrix)}["model.size"].status == "ok"
+    assert {c.id: c for c in preflight(path, None, matrix)}["model.size"].status == "unknown"
+
+
+def test_other_line_model_is_not_compared_with_the_runtime(tmp_path, matrix):
+    checks = judge(tmp_path, v2_format6("2.3.2"), board("RK1808", "1.7.5"), matrix)
+    assert checks["model.line"].status == "fail"
+    assert "model.toolkit_runtime" not in checks and "model.format" not in checks

@@ -622,7 +622,18 @@ def judge_model(info: ModelInfo, device: dict | None, matrix) -> list[Check]:
         _check_large_model(c),
         _check_custom_ops(c),
     ]
-    return [x for x in checks if x is not None]
+    checks = [x for x in checks if x is not None]
+    if any(x.id == "model.line" and x.status == FAIL for x in checks):
+        # A model of the other toolkit line: comparing its versions with this board's runtime means nothing.
+        checks = [x for x in checks if x.id not in ("model.toolkit_runtime", "model.format")]
+    if device is None:
+        # Without a board these rows state what a board needs; nothing was compared, so they are
+        # `unknown` (could not check), never `ok` — only the header itself was really checked.
+        for check in checks:
+            if check.status == OK and check.id != "model.header":
+                check.status = UNKNOWN
+                check.message = f"no board given — {check.message}"
+    return checks
 
 
 def preflight(path, device: dict | None, matrix) -> list[Check]:
