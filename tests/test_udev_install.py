@@ -292,3 +292,11 @@ def test_masked_target_is_left_alone(tmp_path):
     out = install(root)
     assert out.exit_code == 1 and "not a regular file" in out.lines[0]
     assert os.readlink(root / TARGET) == "/dev/null"
+
+
+def test_dry_run_says_when_the_install_would_fail(tmp_path, capsys):
+    from rknn_envcheck.cli import main
+
+    code = main(["udev", "--install", "--dry-run", "--root", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 1 and "would fail" in out and "rules.d does not exist" in out

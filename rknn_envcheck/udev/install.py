@@ -92,11 +92,13 @@ def sudo_command(argv: list[str]) -> str:
     return "sudo " + tool_command(for_sudo=True) + " " + " ".join(shlex.quote(a) for a in argv)
 
 
-def udev_fix_commands() -> list[str]:
-    """The commands the doctor's "no permissions" diagnostic shows: read what will happen, then do it."""
+def udev_fix_commands(root="/") -> list[str]:
+    """The commands the doctor's "no permissions" diagnostic shows: read what will happen, then do
+    it — for the same --root the status was read from."""
+    extra = [] if str(root) in ("/", "") else ["--root", str(root)]
     return [
-        tool_command() + " " + " ".join(install_argv("uaccess", "plugdev", "/", dry_run=True)),
-        sudo_command(["udev", "--install"]),
+        tool_command() + " " + " ".join(install_argv("uaccess", "plugdev", str(root or "/"), dry_run=True)),
+        sudo_command(["udev", "--install", *extra]),
     ]
 
 
@@ -245,6 +247,8 @@ def install(root="/", mode="uaccess", group="plugdev", usb_ids=None, dry_run=Fal
         if known is False:
             out.say(f"Group {group!r} does not exist here: writing the rule without GROUP (seat users still get access via uaccess).")
             rule_group = None
+        if known is None and mode == "group":
+            out.say(f"Cannot tell whether group {group!r} exists ({root / 'etc' / 'group'} is not readable); udev ignores a GROUP that does not exist.")
     text = render_rules(mode, rule_group, usb_ids)
 
     if os.path.lexists(target) and (target.is_symlink() or not target.is_file()):
@@ -267,6 +271,10 @@ def install(root="/", mode="uaccess", group="plugdev", usb_ids=None, dry_run=Fal
     commands = [f"udevadm {' '.join(a)}" for a in RELOAD_COMMANDS]
     if dry_run:
         out.action = "dry-run"
+        if not target.parent.is_dir():
+            out.exit_code = 1
+            out.say(f"Dry run: `--install` would fail: {target.parent} does not exist (is {root} the root of a Linux system with udev?).")
+            return out
         out.say("Dry run: nothing is changed. `--install` would:")
         if existing is not None:
             out.say(f"  1. keep the current {target} (it differs) as {target.name}.bak-<date-time> beside it")

@@ -42,9 +42,9 @@ def _user_name() -> str:
         return str(os.geteuid())
 
 
-def _fix(extra: list[str] | None = None, text: str = "") -> Fix:
+def _fix(root, extra: list[str] | None = None, text: str = "") -> Fix:
     return Fix(text or "install a narrower rule than the vendor's (read it first with --dry-run), then replug the board",
-               (extra or []) + udev_fix_commands())
+               (extra or []) + udev_fix_commands(root))
 
 
 def _how(root: Path) -> str:
@@ -115,7 +115,7 @@ def build_checks(root="/", group: str = "plugdev", usb_ids=None, platform: str |
             f"no udev rules file mentions vendor 2207, so {who} cannot open Rockchip USB devices "
             "(adb shows `no permissions`, NTB boards and the compute stick are not found)" + ("" if as_root else "")
         )
-        fix = _fix()
+        fix = _fix(root)
     elif len(granted) == len(results):
         why = results[0][3] if len({r[3] for r in results}) == 1 else "; ".join(f"{_pid_label(r[0])}: {r[3]}" for r in results)
         status, message, fix = OK, f"{who} can open Rockchip USB devices: {why}", None
@@ -130,14 +130,14 @@ def build_checks(root="/", group: str = "plugdev", usb_ids=None, platform: str |
         eff = denied[0][1]
         if not as_root and eff.group and eff.group.value not in who_groups:
             extra = [f"sudo usermod -aG {eff.group.value} {_user_name()}   # then log out and in again"]
-        fix = _fix(extra)
+        fix = _fix(root, extra)
     checks.append(Check(id="udev.rules", title="udev rules for Rockchip USB (vendor 2207)", status=status,
                         component=COMPONENT, subject=SUBJECT, observed=observed, how=_how(root),
                         expected=f"a rule letting {who} read and write 2207 devices", source=SOURCE,
                         message=message, fix=fix, evidence=evidence))
 
     checks += _override_checks(files, root)
-    checks += _order_checks(results)
+    checks += _order_checks(results, root)
     checks += _device_checks(root, group, who_groups, as_root, results, usb_ids or [])
     return checks
 
@@ -164,7 +164,7 @@ def _override_checks(files, root: Path) -> list[Check]:
     return checks
 
 
-def _order_checks(results) -> list[Check]:
+def _order_checks(results, root) -> list[Check]:
     late = sorted({w for _, eff, _, _ in results for w in eff.uaccess_too_late})
     if not late:
         return []
@@ -172,7 +172,7 @@ def _order_checks(results) -> list[Check]:
                   subject=SUBJECT, observed=late, how="the rules files' names compared with 73-seat-late.rules",
                   expected=f"TAG+=\"uaccess\" in a file sorting before {grants_mod.SEAT_LATE_RULES}", source="systemd-logind 73-seat-late.rules",
                   message=f"{', '.join(late)}: the uaccess tag is added after {grants_mod.SEAT_LATE_RULES} ran, so the seat user never gets the ACL",
-                  fix=_fix(text="rename the file to start with a number below 73, or let rknn-envcheck write 70-rknn-envcheck-rockchip.rules"))]
+                  fix=_fix(root, text="rename the file to start with a number below 73, or let rknn-envcheck write 70-rknn-envcheck-rockchip.rules"))]
 
 
 def _reapply_fix() -> Fix:
@@ -212,7 +212,7 @@ def _device_checks(root: Path, group: str, who_groups: set[str], as_root: bool, 
             message = (f"{label}: root can open every device; an ordinary user in group {group} at the local seat "
                        f"{'can' if node_ok else 'could not'} open it now ({node_why}). Per the rules: {rule_result[3]}")
             if not node_ok:
-                fix = _reapply_fix() if rule_result[2] else _fix()
+                fix = _reapply_fix() if rule_result[2] else _fix(root)
         elif dev.get("can_open"):
             status, message = OK, f"{label}: {_user_name()} can open {dev['node']} ({node_why})"
         else:
@@ -221,7 +221,7 @@ def _device_checks(root: Path, group: str, who_groups: set[str], as_root: bool, 
             if rule_result[2]:
                 fix = _reapply_fix()
             else:
-                fix = _fix()
+                fix = _fix(root)
         checks.append(Check(id=f"udev.device.{dev['busnum']}-{dev['devnum']}", title=f"access to Rockchip USB device {dev['busnum']}-{dev['devnum']}",
                             status=status, component="usb", subject=SUBJECT, observed=observed, how=how,
                             expected="read+write for the user running the toolkit", source=SOURCE, message=message, fix=fix))
