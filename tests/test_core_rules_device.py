@@ -172,3 +172,9 @@ def test_unauthorized_emulated_board_is_the_same_diagnosis_as_over_adb(matrix):
     assert facts["state"] == "unauthorized" and "probe_error" not in facts
     hung = gather_board(EmulatedBoard("rk3588-2.3.2", parse_faults(["hang"])), timeout=0.5, matrix=matrix)
     assert hung["probe_error"].startswith("timeout") and len(hung["probe_error"]) < 250 and "@@S:" not in hung["probe_error"]
+
+
+def test_local_inspection_of_a_pc_says_so_once(matrix):
+    pc = device(serial="local", transport="local", arch="x86_64", errors={"chip": "no /proc/device-tree/compatible"})
+    checks = judge_device(pc, ("rknn-toolkit2", "2.3.2"), matrix)
+    assert [c.id for c in checks] == ["device.local"] and checks[0].status == FAIL

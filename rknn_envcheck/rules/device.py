@@ -104,6 +104,15 @@ def judge_device(device: dict, host_toolkit, matrix) -> list[Check]:
                       message=f"the board did not answer the inspection completely ({device['probe_error']}); its versions are unknown",
                       fix=Fix("check the cable / network and that the board is not hung, then re-run", _probe_retry(device)))]
     chip = matrix.chip(device.get("chip"))
+    arch = (device.get("arch") or "").lower()
+    if device.get("transport") == "local" and chip is None and arch and not arch.startswith(BOARD_ARCHES):
+        # `--local` on a PC: one clear answer instead of a list of missing board files.
+        return [Check("device.local", "This machine as a board", FAIL, subject=subject, component="chip", observed=f"{arch}, no Rockchip device tree",
+                      how=f"{_how(device, 'arch')}; /proc/device-tree/compatible", expected="a Rockchip NPU board (aarch64/armv7l with an RKNN chip)",
+                      source="toolkit2.md §1.2 (rknn-toolkit-lite2 runs on the board, aarch64 Linux only)",
+                      message=f"this machine ({arch}) is not a Rockchip NPU board, so there is nothing to inspect locally",
+                      fix=Fix("run `--local` on the board itself, or inspect boards from this PC over adb",
+                              ["rknn-envcheck device --all", "rknn-envcheck   # the doctor: this PC and every board"]))]
     checks: list[Check] = []
     for check_id, title, func in (
         ("device.chip", "Chip and toolkit line", lambda: _check_chip(device, chip, host_toolkit)),
