@@ -141,3 +141,16 @@ def test_with_an_emulated_board(tmp_path):
     report = json.loads(out)
     # the board observed now wins; the log's older runtime is reported as a note
     assert any("may be from before an update" in n for n in report["notes"]), report["notes"]
+
+
+def test_generic_log_fix_points_at_the_exact_board_checks(capsys, tmp_path):
+    from rknn_envcheck.cli import main
+
+    log = tmp_path / "lite.log"
+    log.write_text(LITE_LOG)
+    main(["explain", str(log), "--emulate", "rk3568-android-rknpu2-1.4.0", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    finding = [c for c in report["checks"] if c["id"].startswith("log.") and c["fix"] and any(x.startswith("adb ") for x in c["fix"]["commands"])]
+    assert finding and "board checks below give the exact ones" in finding[0]["fix"]["text"]
+    board = [c for c in report["checks"] if c["subject"].startswith("device:") and c["fix"]]
+    assert any("/vendor/lib64/librknnrt.so" in cmd for c in board for cmd in c["fix"]["commands"])

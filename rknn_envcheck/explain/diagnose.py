@@ -179,11 +179,17 @@ def finding_check(finding: Finding, messages: MessageSet, facts: dict, subject: 
         for cause in ranked:
             if not cause["ruled_out"] and cause["check"] and cause["check"] not in commands:
                 commands.append(cause["check"])
+    fix_text = message.fix or "see the meaning above"
+    observed_boards = [d for d in facts.get("devices") or [] if d.get("serial") not in (None, "log")]
+    if observed_boards and any(c.startswith("adb ") for c in commands):
+        # The message data can only give generic board paths; the checks of the observed board
+        # below name the exact files, paths and serial for its chip and OS.
+        fix_text += f" (generic commands; for board {observed_boards[0].get('serial')} the board checks below give the exact ones)"
     return Check(
         id=f"log.{message.id}", title=message.id.replace("_", " "), status=status, component=message.component,
         subject=subject, observed=finding.first.text, how=f"log line {finding.first.line_no}",
         expected=message.fix or None, rule=f"messages.toml [{message.id}]", source=message.source, message=text,
-        fix=Fix(message.fix or "see the meaning above", commands), evidence=_evidence(finding),
+        fix=Fix(fix_text, commands), evidence=_evidence(finding),
     )
 
 
