@@ -8,8 +8,8 @@ import sys
 from dataclasses import dataclass, field
 
 from rknn_envcheck.errors import UsageError
-from rknn_envcheck.rules.toolkit import LINE_OF, canonical_name
-from rknn_envcheck.versions import in_versions, parse_version, public, try_parse
+from rknn_envcheck.rules.toolkit import LINE_OF, canonical_name, framework_rows, requirement_rows, wheel_rows
+from rknn_envcheck.versions import parse_version, public, try_parse
 
 FRAMEWORKS = ("tensorflow", "torch", "onnx", "mxnet", "keras")
 KIND_PRIORITY = {"requires-dist": 0, "requirements-file": 1, "user-guide": 2}
@@ -49,14 +49,6 @@ def check_platform(text: str) -> str:
     if text not in PLATFORMS:
         raise UsageError(f"--platform {text!r}: expected one of {', '.join(PLATFORMS)}")
     return text
-
-
-def wheel_rows(matrix, package: str, version: str) -> list[dict]:
-    return [r for r in matrix.rows("wheel", package) if in_versions(version, r["versions"])]
-
-
-def framework_rows(matrix, package: str, version: str) -> list[dict]:
-    return [r for r in matrix.rows("framework", package) if in_versions(version, r["versions"])]
 
 
 def _chip_targets(matrix, package: str, chip: dict) -> str | None:
@@ -170,20 +162,6 @@ def recommend(cands: list[Candidate], matrix) -> Candidate | None:
 
 
 # ---- constraints -------------------------------------------------------------------------------
-
-def requirement_rows(matrix, package: str, version: str, python: str, platform: str) -> list[dict]:
-    out = []
-    for row in matrix.rows("requirement", package):
-        if not in_versions(version, row["versions"]):
-            continue
-        if row.get("python") and python not in row["python"]:
-            continue
-        plats = row.get("platform")
-        if plats and platform not in (plats if isinstance(plats, list) else [plats]):
-            continue
-        out.append(row)
-    return out
-
 
 def constraint_lines(matrix, package: str, version: str, python: str, platform: str) -> list[tuple[str, str]]:
     """(requirement, source comment) per distribution.

@@ -10,11 +10,14 @@ from rknn_envcheck.rules.toolkit import (
     LINE_OF,
     canonical_name,
     host_platform,
+    framework_rows,
     install_commands,
     installed_rknn,
     installed_toolkit,
     parse_toolkit_option,
     python_minor,
+    requirement_rows,
+    wheel_rows,
 )
 from rknn_envcheck.versions import MatrixRequirement, in_versions, matches, try_parse
 
@@ -157,12 +160,8 @@ def _toolkit_for_this_python(host: dict, matrix) -> str | None:
     platform, pyver = host_platform(host), python_minor(host)
     no_runtime = {r["version"] for r in matrix.rows("release", "rknn-toolkit2") if r.get("runtime_published") is False}
     fitting = [v for v in matrix.releases("rknn-toolkit2") if v not in no_runtime and not parse_version(v).is_prerelease
-               and any(r["platform"] == platform and pyver in r["python"] for r in _wheel_rows(matrix, "rknn-toolkit2", v))]
+               and any(r["platform"] == platform and pyver in r["python"] for r in wheel_rows(matrix, "rknn-toolkit2", v))]
     return max(fitting, key=parse_version) if fitting else None
-
-
-def _wheel_rows(matrix, package: str, version: str) -> list[dict]:
-    return [r for r in matrix.rows("wheel", package) if in_versions(version, r["versions"])]
 
 
 def _check_wheel(host: dict, matrix, target, planned: bool):
@@ -175,7 +174,7 @@ def _check_wheel(host: dict, matrix, target, planned: bool):
         yield Check("host.wheel", "Wheel for this Python and platform", UNKNOWN, component=package,
                     message="the host's OS/arch or Python version was not observed", observed={"platform": platform, "python": pyver})
         return
-    rows = _wheel_rows(matrix, package, version)
+    rows = wheel_rows(matrix, package, version)
     if not rows:
         yield Check("host.wheel", "Wheel for this Python and platform", UNKNOWN, component=package,
                     message=f"matrix {matrix.version} lists no wheels for {package} {version}", observed=f"{platform}, Python {pyver}")
@@ -206,21 +205,14 @@ def _check_wheel(host: dict, matrix, target, planned: bool):
                 message=f"{package} {version} has no wheel for {observed}: {note}", fix=fix)
 
 
-def _framework_rows(matrix, package: str, version: str) -> list[dict]:
-    line_package = package if package in ("rknn-toolkit", "rknn-toolkit2") else None
-    if line_package is None:  # lite packages run models, they do not convert: no framework table
-        return []
-    return [r for r in matrix.rows("framework", line_package) if in_versions(version, r["versions"])]
-
-
 def _check_frameworks(host: dict, matrix, target):
     if target is None or not matrix.is_release(*target):
         return
     package, version = target
-    rows = _framework_rows(matrix, package, version)
+    rows = framework_rows(matrix, package, version)
     packages = _packages(host)
     pins: dict[str, list] = {}
-    for row in _requirement_rows(matrix, package, version, python_minor(host), host_platform(host)):
+    for row in requirement_rows(matrix, package, version, python_minor(host), host_platform(host)):
         if row["kind"] != "user-guide":
             req = MatrixRequirement(row["requirement"])
             pins.setdefault(canonical_name(req.name), []).append(req.specifier)
@@ -265,26 +257,11 @@ def _check_frameworks(host: dict, matrix, target):
                     message="no deep-learning framework (tensorflow, torch, onnx, mxnet, keras) is installed; nothing to compare")
 
 
-def _requirement_rows(matrix, package: str, version: str, pyver: str | None, platform: str | None) -> list[dict]:
-    out = []
-    for row in matrix.rows("requirement", package):
-        if not in_versions(version, row["versions"]):
-            continue
-        if row.get("python") and pyver and pyver not in row["python"]:
-            continue
-        if row.get("platform") and platform:
-            platforms = row["platform"] if isinstance(row["platform"], list) else [row["platform"]]
-            if platform not in platforms:
-                continue
-        out.append(row)
-    return out
-
-
 def _check_requirements(host: dict, matrix, target, planned: bool):
     if target is None or not matrix.is_release(*target):
         return
     package, version = target
-    rows = _requirement_rows(matrix, package, version, python_minor(host), host_platform(host))
+    rows = requirement_rows(matrix, package, version, python_minor(host), host_platform(host))
     packages = _packages(host)
     by_dist: dict[str, list[tuple[dict, MatrixRequirement]]] = {}
     # The frameworks are judged by the vendor's supported-version table (_check_frameworks); a

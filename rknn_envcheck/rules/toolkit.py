@@ -63,6 +63,38 @@ def parse_toolkit_option(text: str, matrix) -> tuple[str, str]:
     raise UsageError(f"--toolkit {raw}: no rknn-toolkit or rknn-toolkit2 release {raw} in matrix {matrix.version}; name the package (e.g. rknn-toolkit2=={raw}) to judge it anyway")
 
 
+def wheel_rows(matrix, package: str, version: str) -> list[dict]:
+    """The [[wheel]] rows of one release."""
+    from rknn_envcheck.versions import in_versions
+
+    return [r for r in matrix.rows("wheel", package) if in_versions(version, r["versions"])]
+
+
+def framework_rows(matrix, package: str, version: str) -> list[dict]:
+    """The [[framework]] rows of one release (the lite packages have none: they run, not convert)."""
+    from rknn_envcheck.versions import in_versions
+
+    return [r for r in matrix.rows("framework", package) if in_versions(version, r["versions"])]
+
+
+def requirement_rows(matrix, package: str, version: str, python: str | None, platform: str | None) -> list[dict]:
+    """The [[requirement]] rows of one release for a Python X.Y and wheel platform; a row limited
+    to some Pythons/platforms is kept when the host's is not known."""
+    from rknn_envcheck.versions import in_versions
+
+    out = []
+    for row in matrix.rows("requirement", package):
+        if not in_versions(version, row["versions"]):
+            continue
+        if row.get("python") and python and python not in row["python"]:
+            continue
+        platforms = row.get("platform")
+        if platforms and platform and platform not in (platforms if isinstance(platforms, list) else [platforms]):
+            continue
+        out.append(row)
+    return out
+
+
 def host_platform(host: dict) -> str | None:
     """The wheel platform the host needs (`linux_x86_64`, `win_amd64`, …), from os + arch."""
     os_name = (host.get("os") or "").lower()
