@@ -18,13 +18,26 @@ SKIPPED = "skipped"
 CRASHED = "crashed"
 STATUSES = (OK, WARN, FAIL, UNKNOWN, SKIPPED, CRASHED)
 
-REPORT_SCHEMA = "rknn-envcheck/report/1"
+# report/2: a fix command is {argv, shell, display[, note, unsafe]} instead of a string.
+REPORT_SCHEMA = "rknn-envcheck/report/2"
 
 
 @dataclass
 class Fix:
+    """What to do, in words, and the commands that do it (shellcmd.Command: argument lists
+    quoted for the shell that runs them; see rknn_envcheck/shellcmd.py)."""
+
     text: str
-    commands: list[str] = field(default_factory=list)
+    commands: list = field(default_factory=list)
+
+    def to_dict(self, host_shell: str = "posix") -> dict:
+        return {"text": self.text, "commands": [command_dict(c, host_shell) for c in self.commands]}
+
+
+def command_dict(command, host_shell: str = "posix") -> dict:
+    if hasattr(command, "to_dict"):
+        return command.to_dict(host_shell)
+    return {"argv": None, "shell": "text", "display": str(command)}
 
 
 @dataclass
@@ -54,10 +67,14 @@ class Check:
         if self.status not in STATUSES:
             raise ValueError(f"check {self.id}: status {self.status!r} is not one of {STATUSES}")
 
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        if self.fix is None:
-            data["fix"] = None
+    def to_dict(self, host_shell: str = "posix") -> dict:
+        fix = self.fix
+        self.fix = None
+        try:
+            data = asdict(self)
+        finally:
+            self.fix = fix
+        data["fix"] = fix.to_dict(host_shell) if fix is not None else None
         return data
 
 
@@ -99,7 +116,15 @@ class Report:
             return 3
         return 0
 
+    @property
+    def host_shell(self) -> str:
+        """The shell of the PC the facts describe: fix commands are rendered for it."""
+        from rknn_envcheck.shellcmd import host_shell_of
+
+        return host_shell_of(self.facts)
+
     def to_dict(self) -> dict:
+        shell = self.host_shell
         return {
             "schema": REPORT_SCHEMA,
             "command": self.command,
@@ -108,7 +133,8 @@ class Report:
             "exit_code": self.exit_code(),
             "notes": list(self.notes),
             "subjects": dict(self.subjects),
-            "checks": [c.to_dict() for c in self.checks],
+            "host_shell": shell,
+            "checks": [c.to_dict(shell) for c in self.checks],
             **({"facts": self.facts} if self.facts is not None else {}),
         }
 

@@ -59,3 +59,15 @@ def describe(value) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}={describe(v)}" for k, v in value.items()) if value else "none"
     return str(value)
+
+
+def command_lines(command, host_shell: str) -> list[str]:
+    """A fix command as the user's shell wants it; withheld (and why) when it holds a value that
+    cannot be shown safely. A plain string (a fixed instruction) is shown as it is."""
+    if not hasattr(command, "display"):
+        return [str(command)]
+    why = command.unsafe
+    if why:
+        return [f"(command not shown: {why})"]
+    line = command.display(host_shell)
+    return [f"{line}  # {command.note}" if command.note else line]

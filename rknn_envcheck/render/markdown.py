@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from rknn_envcheck import __version__
-from rknn_envcheck.render.common import describe, grouped, summary_line, verdict
+from rknn_envcheck.render.common import command_lines, describe, grouped, summary_line, verdict
 from rknn_envcheck.report import OK
 
 
@@ -36,8 +36,8 @@ def render_markdown(report, verbose: bool = False) -> str:
                 out.append(f"  - fix: {c.fix.text}")
                 if c.fix.commands:
                     out.append("")
-                    out.append("    ```sh")
-                    out += [f"    {cmd}" for cmd in c.fix.commands]
+                    out.append("    ```powershell" if report.host_shell == "powershell" else "    ```sh")
+                    out += [f"    {line}" for cmd in c.fix.commands for line in command_lines(cmd, report.host_shell)]
                     out.append("    ```")
         out.append("")
     return "\n".join(out).rstrip() + "\n"

@@ -6,7 +6,7 @@ import os
 import sys
 
 from rknn_envcheck import __version__
-from rknn_envcheck.render.common import describe, grouped, summary_line, verdict
+from rknn_envcheck.render.common import command_lines, describe, grouped, summary_line, verdict
 from rknn_envcheck.report import CRASHED, FAIL, OK, SKIPPED, UNKNOWN, WARN
 
 TAGS = {OK: "[ ok ]", WARN: "[warn]", FAIL: "[FAIL]", UNKNOWN: "[ ?? ]", SKIPPED: "[skip]", CRASHED: "[BUG!]"}
@@ -95,7 +95,8 @@ def render_text(report, verbose: bool = False) -> str:
                 fixes_shown.setdefault(key, check.title)
                 lines.append(f"         fix:      {check.fix.text}")
                 for command in check.fix.commands:
-                    lines.append(f"             $ {command}")
+                    for line in command_lines(command, report.host_shell):
+                        lines.append(f"             $ {line}" if not line.startswith("(command not shown") else f"             {line}")
     if verbose and report.facts:
         lines += _facts_section(report.facts)
     lines.append("")

@@ -1,0 +1,168 @@
+"""Fix commands as argument lists, quoted for the shell that will run them.
+
+Values in a fix (a board's serial, a venv path, a dist-info folder name, a chip name) come from
+outside: a board, a facts file, a log, a file name. A command is therefore never a string built
+by interpolation: it is an argv, and the display string is made from it by quoting every
+argument for the shell that will run it (POSIX `sh` on Linux/macOS and on the boards, PowerShell
+on Windows). A command to run *on a board* through `adb shell` is an argv too: it is quoted once
+for the board's shell and the result is one argument of the local `adb` argv, so it is quoted
+again for the local shell (see `adb_shell`).
+
+`Command` is a `str` whose value is the POSIX display string, so code and tests that treat a fix
+command as text keep working; renderers ask `display(shell)` for the host's shell, and JSON keeps
+the argv beside the display string.
+
+A value that cannot be shown safely in a command line (control characters, newlines) makes the
+command `unsafe`: renderers then withhold it and say why, showing the value escaped.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Sequence
+
+# Shells a command can be meant for. "host" is the user's PC: resolved at render time from the
+# facts (host.os == "windows" -> PowerShell, else POSIX), so a replayed facts file prints the
+# user's shell, not ours.
+POSIX = "posix"
+POWERSHELL = "powershell"
+HOST = "host"
+PYTHON = "python"  # a Python statement (built with repr by its caller), shown as it is
+SHELLS = (POSIX, POWERSHELL, HOST, PYTHON)
+
+_POSIX_SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
+_POWERSHELL_SAFE = re.compile(r"[A-Za-z0-9_+=:./\\-]+")
+_POWERSHELL_FLAG = re.compile(r"-[A-Za-z][A-Za-z0-9-]*")
+# C0 controls, DEL, C1 controls, and the Unicode format characters that reorder or hide text
+# (BiDi overrides and isolates, zero-width marks): none of them can be shown safely in a line
+# the user will copy into a terminal.
+UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def posix_quote(arg: str) -> str:
+    """`shlex.quote`, except that a leading `~/` stays a home-relative path (the rest is quoted)."""
+    if arg == "":
+        return "''"
+    if arg.startswith("~/") and len(arg) > 2:
+        return "~/" + posix_quote(arg[2:])
+    if _POSIX_SAFE.fullmatch(arg):
+        return arg
+    return "'" + arg.replace("'", "'\"'\"'") + "'"
+
+
+def posix_join(argv: Iterable[str]) -> str:
+    return " ".join(posix_quote(a) for a in argv)
+
+
+def powershell_quote(arg: str) -> str:
+    """PowerShell single-quoted string: nothing inside is expanded; a quote is doubled.
+
+    PowerShell also treats the typographic quotes U+2018/U+2019/U+201A/U+201B as quotes, so
+    they are doubled as well."""
+    if arg == "":
+        return "''"
+    if arg.startswith("~/") and len(arg) > 2:
+        return "~/" + powershell_quote(arg[2:])
+    if _POWERSHELL_FLAG.fullmatch(arg) or (_POWERSHELL_SAFE.fullmatch(arg) and not arg.startswith("-")):
+        return arg
+    return "'" + re.sub("(['\u2018\u2019\u201a\u201b])", r"\1\1", arg) + "'"
+
+
+def powershell_join(argv: Sequence[str]) -> str:
+    if not argv:
+        return ""
+    first = powershell_quote(argv[0])
+    # A quoted program name is a string to PowerShell, not a command: the call operator runs it.
+    head = f"& {first}" if first.startswith("'") else first
+    return " ".join([head] + [powershell_quote(a) for a in argv[1:]])
+
+
+def escape_unsafe(text: str) -> str:
+    """Show control and reordering characters as escapes (`\\x1b`, `\\u202e`)."""
+
+    def repl(match: re.Match) -> str:
+        code = ord(match.group(0))
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return UNSAFE_CHARS.sub(repl, text)
+
+
+class Command(str):
+    """One command of a fix: an argv for a shell. Its str value is the POSIX display string."""
+
+    argv: tuple
+    shell: str
+    note: str
+
+    def __new__(cls, argv: Sequence[str], shell: str = HOST, note: str = "") -> "Command":
+        if isinstance(argv, str):
+            raise TypeError("Command takes an argument list, not a string: build it from its arguments")
+        argv = tuple(str(a) for a in argv)
+        if not argv:
+            raise ValueError("a command needs at least one argument")
+        if shell not in SHELLS:
+            raise ValueError(f"unknown shell {shell!r}; one of {SHELLS}")
+        text = argv[0] if shell == PYTHON else posix_join(argv)
+        self = super().__new__(cls, text)
+        self.argv = argv
+        self.shell = shell
+        self.note = note
+        return self
+
+    def __reduce__(self):  # copy/deepcopy/pickle keep the argv, not only the display string
+        return (Command, (self.argv, self.shell, self.note))
+
+    @property
+    def unsafe(self) -> str:
+        """Why this command cannot be shown to be copied, or "" when it can."""
+        for arg in self.argv:
+            if UNSAFE_CHARS.search(arg):
+                return f"an argument holds control or reordering characters: {escape_unsafe(arg)[:200]}"
+        return ""
+
+    def display(self, host_shell: str = POSIX) -> str:
+        """The line to print for the user's shell (`host_shell`: posix or powershell)."""
+        if self.shell == PYTHON:
+            return self.argv[0]
+        shell = host_shell if self.shell == HOST else self.shell
+        return powershell_join(self.argv) if shell == POWERSHELL else posix_join(self.argv)
+
+    def to_dict(self, host_shell: str = POSIX) -> dict:
+        shell = host_shell if self.shell == HOST else self.shell
+        data = {"argv": list(self.argv), "shell": shell, "display": self.display(host_shell)}
+        if self.note:
+            data["note"] = self.note
+        if self.unsafe:
+            data["unsafe"] = self.unsafe
+        return data
+
+
+def cmd(*argv: str, shell: str = HOST, note: str = "") -> Command:
+    """`cmd("pip", "install", spec)`: a command for the user's PC."""
+    return Command(argv, shell=shell, note=note)
+
+
+def board_cmd(*argv: str, note: str = "") -> Command:
+    """A command run in a shell on the board itself (always POSIX `sh`)."""
+    return Command(argv, shell=POSIX, note=note)
+
+
+def board_script(text: str) -> str:
+    """A fixed board-side shell snippet written by us (e.g. a pipeline) — never holding an
+    outside value. Callers pass it as the single argument of `sh -c`."""
+    return text
+
+
+def adb_shell(serial: str | None, board_argv: Sequence[str], note: str = "") -> Command:
+    """`adb [-s SERIAL] shell 'QUOTED BOARD COMMAND'`: the board argv quoted for the board's
+    shell, the result one argument of the local adb argv (quoted again when displayed)."""
+    return Command([*adb_prefix(serial), "shell", posix_join(board_argv)], shell=HOST, note=note)
+
+
+def adb_prefix(serial: str | None) -> list[str]:
+    return ["adb", "-s", serial] if serial else ["adb"]
+
+
+def host_shell_of(facts: dict | None) -> str:
+    """The shell of the PC the facts describe."""
+    host = (facts or {}).get("host") or {}
+    return POWERSHELL if host.get("os") == "windows" else POSIX
