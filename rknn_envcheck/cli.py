@@ -11,6 +11,7 @@ import sys
 
 from rknn_envcheck import __version__
 from rknn_envcheck.errors import UsageError
+from rknn_envcheck.options import add_output_options  # noqa: F401  (kept for callers of the old place)
 
 # subcommand name -> module under rknn_envcheck.commands exposing add_arguments(parser) and run(args) -> int
 COMMANDS = {
@@ -23,6 +24,8 @@ COMMANDS = {
     "model": "Will this .rknn model load on that board?",
     "explain": "Turn an RKNN error log into a diagnosis and the fix.",
     "emulator": "Emulated boards: list profiles, serve them over ADB, run a demo.",
+    "merge": "One table over facts files and JSON reports from many hosts and boards.",
+    "matrix": "The whole compatibility matrix as text, markdown or one HTML page (--facts: yours highlighted).",
     "doctor": "Host + USB + every board on one screen (the default command).",
 }
 MODULE_NAMES = {"doctor": "doctor"}
@@ -33,21 +36,8 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {message}\nRun `{self.prog} --help` for the options.\n")
+        sys.stderr.write(f"{self.prog}: error: {_error_text(message)}\nRun `{self.prog} --help` for the options.\n")
         raise SystemExit(2)
-
-
-def add_output_options(parser: argparse.ArgumentParser, facts: bool = True) -> None:
-    """Options every judging command shares: output format, verbosity, strictness, facts export."""
-    fmt = parser.add_mutually_exclusive_group()
-    fmt.add_argument("--json", dest="format", action="store_const", const="json", help="print the report as JSON")
-    fmt.add_argument("--format", choices=["text", "json", "markdown"], default="text", help="report format (default text)")
-    parser.set_defaults(format="text")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show every fact, how it was obtained, and per-check time")
-    parser.add_argument("--strict", action="store_true", help="warnings also make the exit code 1")
-    parser.add_argument("--matrix", metavar="DIR", help="use the matrix files in DIR instead of the shipped set")
-    if facts:
-        parser.add_argument("--save-facts", metavar="FILE", help="also write the gathered facts to FILE for `check --facts`")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +57,21 @@ def _load(module_name: str):
     return importlib.import_module(f"rknn_envcheck.commands.{module_name}")
 
 
+def _degrade_encoding() -> None:
+    """PYTHONIOENCODING=ascii, a C locale, a cp1252 console, a file name that is not UTF-8 (a lone
+    surrogate): print what cannot be encoded as `\\u2014`-style escapes instead of ending the run
+    with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _degrade_encoding()
     argv = list(sys.argv[1:] if argv is None else argv)
     # No subcommand (or only global-looking flags) means the doctor.
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
@@ -85,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(_load(args._module).run(args))
     except UsageError as exc:
-        sys.stderr.write(f"rknn-envcheck: error: {exc}\n")
+        sys.stderr.write(f"rknn-envcheck: error: {_error_text(exc)}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("rknn-envcheck: interrupted\n")
@@ -96,3 +100,19 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+ERROR_MAX_CHARS = 2000
+
+
+def _error_text(exc) -> str:
+    """One line, escaped, bounded: an error quotes input (a path, a value, a log line), and neither
+    a control character nor a 10 MB value may reach the terminal whole (values are cut to 200
+    characters where they are quoted; this is the backstop for the whole line)."""
+    from rknn_envcheck.render.common import clean
+
+    text = clean(str(exc))
+    if len(text) > ERROR_MAX_CHARS:
+        text = text[: ERROR_MAX_CHARS - 40] + f"... ({len(text)} characters in all)"
+    return text
+

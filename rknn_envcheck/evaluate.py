@@ -5,8 +5,10 @@ anywhere gives exactly the verdict the live run gave.
 """
 from __future__ import annotations
 
+from rknn_envcheck.inputlimits import cut
 from rknn_envcheck.report import Report
 from rknn_envcheck.rules.toolkit import installed_toolkit, parse_toolkit_option
+from rknn_envcheck.versions import try_parse
 
 
 def host_heading(host: dict) -> str:
@@ -14,6 +16,14 @@ def host_heading(host: dict) -> str:
     bits = [x for x in (f"Python {python['version']}" if python.get("version") else None, host.get("os"), host.get("arch")) if x]
     exe = python.get("executable")
     return f"Host ({', '.join(bits)}{'; ' + exe if exe else ''})" if bits else "Host"
+
+
+def judged_note(facts: dict) -> str:
+    """Which Python was judged and why (facts["judged_environment"], so a replay says the same)."""
+    judged = facts.get("judged_environment")
+    if not isinstance(judged, dict) or not judged.get("python"):
+        return ""
+    return f"judged {cut(str(judged['python']), 400)}: {cut(str(judged.get('reason') or ''), 400)}"
 
 
 def host_toolkit(facts: dict, matrix, toolkit: str | None):
@@ -32,6 +42,7 @@ def remember_toolkit(facts: dict, toolkit: str | None) -> str | None:
 
 
 def evaluate(facts: dict, matrix, command: str, toolkit: str | None = None, host: bool = True, devices: bool = True) -> Report:
+    from rknn_envcheck.fixplan import board_toolkit, plan_for
     from rknn_envcheck.rules.device import heading_of, judge_device, subject_of
     from rknn_envcheck.rules.host import judge_host
 
@@ -39,22 +50,30 @@ def evaluate(facts: dict, matrix, command: str, toolkit: str | None = None, host
     report = Report(command=command, matrix_version=matrix.version, matrix_date=matrix.date, facts=facts)
     host_facts = facts.get("host") or {}
     target = host_toolkit(facts, matrix, toolkit)
+    if target is not None and try_parse(target[1]) is None:
+        # The host row says the version does not parse (unknown); boards are not judged against it.
+        report.notes.append(f"the host's {target[0]} version {cut(repr(target[1]))} is not a version: boards are checked for internal consistency only")
+        target = None
     if host and host_facts:
         report.subjects["host"] = host_heading(host_facts)
+        judged = judged_note(facts)
+        if judged:
+            report.notes.append(judged)
         report.extend(judge_host(facts, matrix, toolkit))
     if devices:
         for device in facts.get("devices") or []:
             report.subjects[subject_of(device)] = heading_of(device)
             # A board judged on itself (lite users) compares against its own lite package.
-            board_toolkit = target
-            if device.get("transport") == "local" and not toolkit:
-                lite = [(p, v) for p, v in ((device.get("python") or {}).get("packages") or {}).items() if p.startswith("rknn-toolkit")]
-                board_toolkit = lite[0] if lite else target
-            report.extend(judge_device(device, board_toolkit, matrix))
-    if host and devices and host_facts:
+            judged_for = board_toolkit(device, target, bool(toolkit))
+            plan = plan_for(facts, device, judged_for, matrix)  # the board's one install plan for this report
+            report.extend(judge_device(device, judged_for, matrix, facts, plan))
+            if device.get("state", "device") == "device" and not device.get("probe_error"):
+                report.plans[subject_of(device)] = plan.as_dict()
+    if devices and (host_facts or facts.get("adb") or facts.get("ntb")):
         from rknn_envcheck.rules.connection import judge_connection
 
-        connection = judge_connection(facts, matrix, target)
+        # The adb / NTB listing rows need only the listing; the rest needs the host judged too.
+        connection = judge_connection(facts, matrix, target, host_judged=host and bool(host_facts))
         if connection:
             report.subjects.setdefault("connection", "Connection (adb, USB, NTB)")
             report.extend(connection)

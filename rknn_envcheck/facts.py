@@ -1,148 +1,135 @@
 """Facts: plain JSON data of what was observed, saved with --save-facts and replayed with
 `check --facts`. Any field may be missing: missing means "could not check", never "ok".
 
-The fixed keys (issue 3 §3) are validated here so a hand-written or foreign facts file fails
-with a message naming the field, not a traceback deep in a rule.
+The shape is described once, by the TypedDicts of rknn_envcheck.facts_model; this module loads
+(bounded, validated), saves and reads facts through that model. Rules read facts as the plain
+dicts they are; `observation(obj, field)` gives one fact with how it was observed, the exact text
+it was parsed from and why it is missing — the four views a facts/1 file keeps in parallel maps.
 """
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any, Optional
 
 from rknn_envcheck.errors import UsageError
+from rknn_envcheck.facts_model import FACTS_SCHEMA, SUPPORTED_SCHEMAS  # noqa: F401  (re-exported)
+from rknn_envcheck.inputlimits import MAX_FACTS_BYTES, MAX_STRING, cut
 
-FACTS_SCHEMA = "rknn-envcheck/facts/1"
-SUPPORTED_SCHEMAS = (FACTS_SCHEMA,)
 DEVICE_STATES = ("device", "unauthorized", "offline", "no permissions", "recovery", "bootloader", "sideload", "rescue", "host", "unknown")
 TRANSPORTS = ("adb", "ntb", "local", "emulated")
 OSES = ("linux", "windows", "darwin")
 
-# field -> (type or tuple of types, allowed values or None)
-_HOST_FIELDS = {
-    "os": (str, OSES),
-    "arch": (str, None),
-    "packages": (dict, None),
-    "duplicates": (list, None),
-    "processes": (list, None),
-    "usb": (list, None),
-    "gcc": (bool, None),
-    "env": (dict, None),
-    "python": (dict, None),
-}
-_DEVICE_FIELDS = {
-    "serial": (str, None),
-    "state": (str, DEVICE_STATES),
-    "transport": (str, TRANSPORTS),
-    "chip": (str, None),
-    "arch": (str, None),
-    "os": (str, ("linux", "android")),
-    "rknn_server": (str, None),
-    "librknn_runtime": (str, None),
-    "npu_driver": (str, None),
-    "mini_driver": (bool, None),
-}
-
 
 def new_facts() -> dict:
-    return {"schema": FACTS_SCHEMA, "host": {}, "devices": []}
+    """Empty facts of a live run, with how to run this tool again (fix lines name it)."""
+    from rknn_envcheck.probes.own_command import own_command
+
+    return {"schema": FACTS_SCHEMA, "host": {}, "devices": [], "tool": own_command()}
 
 
-def _type_name(kind) -> str:
-    return {str: "a string", dict: "an object", list: "a list", bool: "true or false"}.get(kind, str(kind))
+@dataclass(frozen=True)
+class Observation:
+    """One fact: its value (None = not observed), how it was observed, the exact text it was
+    parsed from, and why it could not be observed."""
+
+    value: Any = None
+    how: Optional[str] = None
+    raw: Optional[str] = None
+    error: Optional[str] = None
+
+    @property
+    def observed(self) -> bool:
+        return self.value is not None
+
+    @property
+    def version(self):
+        """The value as a packaging Version (parsed once, cached), or None when it does not parse:
+        the raw string stays in `value` and a rule judges it unknown."""
+        from rknn_envcheck.versions import try_parse
+
+        return try_parse(self.value) if isinstance(self.value, str) else None
 
 
-def _check_fields(obj: dict, spec: dict, where: str, source: str) -> None:
-    for key, (kind, allowed) in spec.items():
-        if key not in obj or obj[key] is None:
-            continue
-        value = obj[key]
-        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise UsageError(f"{source}: {where}.{key} must be {_type_name(kind)}, got {json.dumps(value)[:60]}")
-        if allowed is not None and value not in allowed:
-            raise UsageError(f"{source}: {where}.{key} is {value!r}; expected one of {', '.join(allowed)}")
+def _text_in(mapping, key: str) -> Optional[str]:
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def observation(obj: Optional[dict], field: str) -> Observation:
+    """`field` of a host or device dict as an Observation (a missing object = nothing observed)."""
+    if not isinstance(obj, dict):
+        return Observation()
+    error = _text_in(obj.get("errors"), field) or _text_in(obj, f"{field}_error")
+    return Observation(obj.get(field), _text_in(obj.get("how"), field), _text_in(obj.get("raw"), field), error)
 
 
 def validate_facts(data, source: str = "facts") -> dict:
-    """Check the fixed keys; return the data unchanged. Raise UsageError naming the field."""
+    """Check `data` against the facts model and the limits; return it unchanged.
+    Raise UsageError (exit 2) with one line naming the path of the first problem."""
+    from rknn_envcheck.facts_check import validate
+    from rknn_envcheck.facts_model import Facts
+
     if not isinstance(data, dict):
         raise UsageError(f"{source}: the top level must be a JSON object with 'schema', 'host' and 'devices'")
     schema = data.get("schema")
     if schema is None:
         raise UsageError(f"{source}: missing 'schema' (expected {FACTS_SCHEMA!r}); see docs/facts.md")
     if schema not in SUPPORTED_SCHEMAS:
-        raise UsageError(f"{source}: schema {schema!r} is not supported by this rknn-envcheck (supported: {', '.join(SUPPORTED_SCHEMAS)}); upgrade rknn-envcheck or re-save the facts")
-    if "judged_for" in data and not isinstance(data["judged_for"], str):
-        raise UsageError(f"{source}: 'judged_for' must be a toolkit string like \"rknn-toolkit2==2.3.2\"")
-    host = data.get("host", {})
-    if host is None:
-        host = {}
-    if not isinstance(host, dict):
-        raise UsageError(f"{source}: 'host' must be an object")
-    _check_fields(host, _HOST_FIELDS, "host", source)
-    python = host.get("python") or {}
-    if "version" in python and not isinstance(python["version"], str):
-        raise UsageError(f"{source}: host.python.version must be a string like \"3.8.10\"")
-    for name, version in (host.get("packages") or {}).items():
-        if not isinstance(version, str):
-            raise UsageError(f"{source}: host.packages[{name!r}] must be a version string, got {json.dumps(version)[:40]}")
-    for index, dup in enumerate(host.get("duplicates") or []):
-        if not isinstance(dup, dict) or not isinstance(dup.get("name"), str) or not isinstance(dup.get("locations"), list):
-            raise UsageError(f"{source}: host.duplicates[{index}] must be {{\"name\": ..., \"locations\": [{{\"path\", \"version\"}}]}}")
-    for index, usb in enumerate(host.get("usb") or []):
-        if not isinstance(usb, dict) or not all(isinstance(usb.get(k), str) and len(usb[k]) == 4 for k in ("vid", "pid")):
-            raise UsageError(f"{source}: host.usb[{index}] must have 'vid' and 'pid' as 4-digit hex strings, e.g. {{\"vid\": \"2207\", \"pid\": \"0006\"}}")
-    devices = data.get("devices", [])
-    if devices is None:
-        devices = []
-    if not isinstance(devices, list):
-        raise UsageError(f"{source}: 'devices' must be a list")
-    for index, device in enumerate(devices):
-        if not isinstance(device, dict):
-            raise UsageError(f"{source}: devices[{index}] must be an object")
-        _check_fields(device, _DEVICE_FIELDS, f"devices[{index}]", source)
+        raise UsageError(f"{source}: schema {cut(repr(schema))} is not supported by this rknn-envcheck (supported: {', '.join(SUPPORTED_SCHEMAS)}); "
+                         "upgrade rknn-envcheck or re-save the facts")
+    validate(data, Facts, source)
     return data
 
 
+def parse_facts(text: str, source: str) -> dict:
+    from rknn_envcheck.inputlimits import loads
+
+    return validate_facts(loads(text, source), source)
+
+
 def load_facts(path) -> dict:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except IsADirectoryError:
-        raise UsageError(f"facts file {path} is a directory; expected a JSON file written by --save-facts") from None
-    except FileNotFoundError:
-        raise UsageError(f"facts file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read facts file {path}: {exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"facts file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    return validate_facts(data, str(path))
+    from rknn_envcheck.inputlimits import decode, read_regular_file
+
+    source = f"facts file {cut(str(path), 200)}"
+    data = read_regular_file(path, "facts file", MAX_FACTS_BYTES)
+    return parse_facts(decode(data, source), source)
 
 
 def atomic_write_text(path, text: str) -> None:
-    """Write via a temp file in the same directory + fsync + rename: never a half-written file."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    """Kept for old callers: the one writer for user-named paths is rknn_envcheck.safeio."""
+    from rknn_envcheck.safeio import write_text
+
+    write_text(path, text)
+
+
+def _text_within_limits(text: str) -> str:
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # os.environ and file names carry undecodable bytes as lone surrogates
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= MAX_STRING else text[: MAX_STRING - 1] + "…"
+
+
+def within_limits(value):
+    """What the tool writes stays within what it reads back: over-long strings are cut."""
+    if isinstance(value, str):
+        return _text_within_limits(value)
+    if isinstance(value, dict):
+        return {within_limits(str(k)): within_limits(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [within_limits(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return within_limits(str(value))
+
+
+def facts_json(facts: dict) -> str:
+    """The text --save-facts writes: bounded, and validated by the same code that reads it."""
+    bounded = within_limits(facts)
+    validate_facts(bounded, "facts to save (a bug in rknn-envcheck: please report it)")
+    return json.dumps(bounded, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def save_facts(facts: dict, path) -> None:
-    atomic_write_text(path, json.dumps(facts, indent=2, sort_keys=True, default=str) + "\n")
+    atomic_write_text(path, facts_json(facts))

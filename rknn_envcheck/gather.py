@@ -1,15 +1,19 @@
 """Gathering boards for `device` and the doctor: which boards (adb listing, --id, --emulate,
---local, NTB), each probed concurrently with its own timeout, plus the connection-level
-checks (adb server, USB devices adb does not list, ADB-vs-NTB conflict)."""
+--local, NTB), each probed concurrently with its own timeout. What the adb server and
+npu_transfer_proxy said is recorded as facts (`facts["adb"]`, `facts["ntb"]`); the verdicts on it
+are rules (rules/connection.py), so `check --facts` replays them exactly."""
 from __future__ import annotations
 
 import os
 
-from rknn_envcheck.report import FAIL, OK, UNKNOWN, Check, Fix
-
-SUBJECT = "connection"
 # toolkit1.md §4.3: `npu_transfer_proxy devices` prints `%-20s%-12x%s` rows after this header.
 NTB_HEADER = "List of ntb devices attached"
+
+# When may an adb server be started (issue 17 §5)? "explicit": a board command was asked for
+# (device --id/--all, explain --id/--all); "usb": the doctor, only when USB shows a Rockchip
+# device in ADB mode, or USB cannot be read at all.
+START_EXPLICIT = "explicit"
+START_IF_USB = "usb"
 
 
 def _positive_timeout(args) -> float:
@@ -20,7 +24,11 @@ def _positive_timeout(args) -> float:
     return args.timeout
 
 
-def gather_boards(args, matrix, *, want_adb: bool = True, adb_info: dict | None = None) -> tuple[list[dict], list[Check]]:
+def gather_boards(args, matrix, *, want_adb: bool = True, facts: dict | None = None,
+                  start_policy: str = START_EXPLICIT, usb_scan=None) -> tuple[list[dict], list]:
+    """(devices, connection checks). The adb listing is stored in `facts["adb"]` when `facts` is
+    given (the doctor and `device`: their evaluate() judges it); the checks returned are the same
+    rules run on that listing, for callers that judge nothing else (explain)."""
     from rknn_envcheck.probes.board import gather_board
 
     timeout = _positive_timeout(args)
@@ -29,8 +37,8 @@ def gather_boards(args, matrix, *, want_adb: bool = True, adb_info: dict | None 
 
         raise UsageError("--fault injects a fault into an emulated board: use it with --emulate PROFILE")
     sessions = []
-    checks: list[Check] = []
     devices: list[dict] = []
+    listing: dict | None = None
     if getattr(args, "emulate", None):
         from rknn_envcheck.emulator.board import EmulatedBoard
         from rknn_envcheck.emulator.faults import parse_faults
@@ -44,13 +52,10 @@ def gather_boards(args, matrix, *, want_adb: bool = True, adb_info: dict | None 
 
         sessions.append(LocalSession())
     elif want_adb:
-        adb_devices, adb_checks, endpoint, listed = _adb_devices(args, timeout)
-        checks += adb_checks
-        if adb_info is not None and listed:
-            adb_info.update({"endpoint": f"{endpoint.host}:{endpoint.port}", "listed": len(adb_devices)})
+        listing, adb_entries, endpoint = adb_listing(args, timeout, start_policy, usb_scan)
         from rknn_envcheck.boards.adb import AdbSession
 
-        for entry in adb_devices:
+        for entry in adb_entries:
             if entry["state"] != "device":
                 devices.append({"serial": entry["serial"], "state": entry["state"], "transport": "adb",
                                 "how": {"state": f"adb devices -l at {endpoint.host}:{endpoint.port}"}})
@@ -69,47 +74,82 @@ def gather_boards(args, matrix, *, want_adb: bool = True, adb_info: dict | None 
 
         with ThreadPoolExecutor(max_workers=min(32, len(sessions))) as pool:
             devices += list(pool.map(lambda s: gather_board(s, timeout, matrix, root), sessions))
+    checks: list = []
+    if listing is not None:
+        if facts is not None:
+            facts["adb"] = listing
+        else:
+            from rknn_envcheck.rules.connection import judge_listing
+
+            checks = judge_listing({"adb": listing, "devices": devices})
     return devices, checks
 
 
-def _adb_devices(args, timeout: float):
+def adb_start_decision(args, start_policy: str, usb_scan) -> tuple[bool, str]:
+    """(may we start an adb server?, why) — asked only when none is running."""
+    if getattr(args, "no_start_server", False):
+        return False, "--no-start-server was given"
+    if start_policy == START_EXPLICIT:
+        wanted = "--id " + " ".join(args.id) if getattr(args, "id", None) else "--all"
+        return True, f"a board command was asked for explicitly ({wanted})"
+    from rknn_envcheck.probes.usb import rockchip_adb_visible, scan_usb
+
+    scan = usb_scan() if usb_scan is not None else scan_usb()
+    visible, why = rockchip_adb_visible(scan)
+    if visible is None:
+        return True, f"USB devices could not be read ({why}), so boards are looked for through adb"
+    if visible:
+        return True, why
+    return False, f"no Rockchip USB device in ADB mode; adb server not started ({why})"
+
+
+def adb_listing(args, timeout: float, start_policy: str = START_EXPLICIT, usb_scan=None):
+    """(listing facts, device entries to inspect, endpoint). The listing facts record what the
+    adb server said — or why none was asked — for rules/connection.py."""
     from rknn_envcheck.boards import adb
 
     endpoint = adb.endpoint(getattr(args, "adb_host", None), getattr(args, "adb_port", None))
-    listing = adb.list_boards(endpoint, timeout=timeout, allow_start=not getattr(args, "no_start_server", False))
-    checks = []
-    where = f"{endpoint.host}:{endpoint.port} ({endpoint.how})"
+    facts: dict = {"endpoint": f"{endpoint.host}:{endpoint.port}", "endpoint_how": endpoint.how}
+    wanted = list(getattr(args, "id", None) or [])
+    if wanted:
+        facts["wanted"] = wanted
+    running = adb.server_listening(endpoint)
+    if running:
+        facts.update(started=False, reason=f"an adb server was already listening at {endpoint.host}:{endpoint.port}")
+    else:
+        allowed, reason = adb_start_decision(args, start_policy, usb_scan)
+        facts.update(started=False, reason=reason)
+        if not allowed:
+            if getattr(args, "no_start_server", False):
+                facts["error"] = f"no adb server at {endpoint.host}:{endpoint.port} (and --no-start-server was given)"
+            return facts, [], endpoint
+    listing = adb.list_boards(endpoint, timeout=timeout, allow_start=True, running=running)
+    if listing.started:
+        facts.update(started=True, reason=f"{facts['reason']}: {listing.started}")
     if listing.error:
-        checks.append(Check("connection.adb-server", "adb server", UNKNOWN, subject=SUBJECT, component="adb", observed=listing.error,
-                            how=f"TCP connect to {where}", message=f"no board could be listed: {listing.error}",
-                            fix=Fix("start an adb server, or point at one", ["adb start-server", "rknn-envcheck --adb-host HOST --adb-port 5037"])))
-        return [], checks, endpoint, False
-    version = f" 1.0.{listing.server_version}" if listing.server_version else ""
-    started = f"; {listing.started}" if listing.started else ""
-    checks.append(Check("connection.adb-server", "adb server", OK, subject=SUBJECT, component="adb", observed=f"adb server{version} at {where}",
-                        how="host:devices-l" + (", host:version" if version else ""),
-                        message=f"adb server{version} at {endpoint.host}:{endpoint.port} answers ({len(listing.devices)} board(s) listed){started}"))
-    wanted = getattr(args, "id", None)
+        facts["error"] = listing.error
+        return facts, [], endpoint
+    if listing.server_version:
+        facts["server_version"] = listing.server_version
+    facts["listed"] = len(listing.devices)
     entries = listing.devices
     if wanted:
-        missing = [w for w in wanted if w not in {e["serial"] for e in entries}]
         entries = [e for e in entries if e["serial"] in wanted]
-        for serial in missing:
-            checks.append(Check("connection.board", f"Board {serial}", FAIL, subject=SUBJECT, component="adb", observed="not listed",
-                                how=f"adb devices -l at {where}", expected=f"{serial} listed by the adb server",
-                                message=f"the adb server does not list {serial}",
-                                fix=Fix("check the serial with `adb devices -l`; for a network board connect it first",
-                                        ["adb devices -l", f"adb connect {serial}" if ":" in serial else "# replug the USB cable; see `rknn-envcheck udev`"])))
-    if not entries and not wanted:
-        checks.append(Check("connection.boards", "Boards", OK, subject=SUBJECT, component="adb", observed="no board",
-                            how=f"adb devices -l at {where}", message="no board is connected (the adb server lists none); host checks only"))
-    return entries, checks, endpoint, True
+    return facts, entries, endpoint
 
 
-def _udev_commands() -> list[str]:
-    from rknn_envcheck.udev import udev_fix_commands
-
-    return udev_fix_commands()
+def ntb_listing(timeout: float = 3.0) -> tuple[list[dict], dict]:
+    """(NTB devices, facts["ntb"]): what `npu_transfer_proxy devices` lists, or why it could not."""
+    devices, binary, error = ntb_devices(timeout)
+    if binary is None:
+        # Not "no NTB device": the toolkit starts its own bundled proxy; USB facts still show NTB devices.
+        return devices, {"binary": None, "how": "no npu_transfer_proxy on PATH (shutil.which)"}
+    facts = {"binary": binary, "how": f"{binary} devices"}
+    if error:
+        facts["error"] = error
+    else:
+        facts["listed"] = len(devices)
+    return devices, facts
 
 
 def ntb_devices(timeout: float = 3.0) -> tuple[list[dict], str | None, str | None]:
@@ -133,5 +173,5 @@ def ntb_devices(timeout: float = 3.0) -> tuple[list[dict], str | None, str | Non
             devices.append({"serial": parts[0], "state": "device", "transport": "ntb", "ntb_id": parts[1] if len(parts) > 1 else None,
                             "ntb_kind": parts[2] if len(parts) > 2 else None,
                             "how": {"state": f"{binary} devices"}, "raw": {"ntb": line.strip()},
-                            "probe_error": "ntb: an NTB board has no shell; its rknn_server / runtime / driver versions cannot be read from the PC (toolkit1.md §4.3)"})
+                            "probe_error": "ntb: an NTB board has no shell; its rknn_server / runtime / driver versions cannot be read from the PC (RKNN-Toolkit Troubleshooting Guide 1.7.5 §7)"})
     return devices, binary, None

@@ -7,7 +7,6 @@ with file, table, row number and field — the matrices are input like any other
 from __future__ import annotations
 
 import os
-import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,28 +14,23 @@ from rknn_envcheck.errors import UsageError
 
 
 
-def _toml():
-    # Imported only when the marshal cache is cold: parsing TOML is the slow path.
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.9/3.10 only
-        import tomli as tomllib
-    return tomllib
+from rknn_envcheck.tomlfile import toml_module as _toml  # noqa: E402,F401  (the one TOML loader; old name kept for callers)
 
 PACKAGES = ("rknn-toolkit", "rknn-toolkit-lite", "rknn-toolkit2", "rknn-toolkit-lite2")
 PLATFORMS = ("linux_x86_64", "linux_aarch64", "linux_armv7l", "macosx_x86_64", "win_amd64")
 COMPONENTS = ("rknn_server", "librknn_runtime", "librknnrt", "librknnmrt", "npu_driver")
 LEVELS = ("fail", "warn", "info")
-PITFALL_WHEN_KEYS = {"dist", "specifier", "dist_missing", "os", "arch", "python", "env_set", "env_unset", "gcc", "always"}
+PITFALL_WHEN_KEYS = {"dist", "specifier", "dist_missing", "needs", "os", "arch", "python", "env_set", "env_unset", "gcc", "always"}
 
 # table -> {field: (required, kind)}; kind is a type, a tuple of types, or a validator name.
 _STR, _LIST, _BOOL, _INT, _DICT = str, list, bool, int, dict
 SCHEMA = {
     "release": {"package": (True, "package"), "version": (True, "version"), "date": (False, _STR), "on_pypi": (False, _BOOL),
                 "runtime_published": (False, _BOOL)},
-    "wheel": {"package": (True, "package"), "versions": (True, "versions"), "platform": (True, "platform"), "python": (True, "pythons")},
+    "wheel": {"package": (True, "package"), "versions": (True, "versions"), "platform": (True, "platform"), "python": (True, "pythons"),
+              "on_pypi": (False, _BOOL), "files": (False, _LIST), "download": (False, _LIST)},
     "framework": {"package": (True, "package"), "versions": (True, "versions"), "framework": (True, _STR), "supported": (True, _BOOL),
-                  "specifier": (True, "specifier"), "detail": (False, _STR)},
+                  "specifier": (True, "specifier"), "detail": (False, _STR), "level": (False, ("fail", "warn"))},
     "requirement": {"package": (True, "package"), "versions": (True, "versions"), "requirement": (True, "requirement"),
                     "python": (False, "pythons"), "platform": (False, "platforms"), "kind": (True, ("requires-dist", "requirements-file", "user-guide"))},
     "board_stack": {"package": (True, "package"), "versions": (True, "versions"), "component": (True, COMPONENTS),
@@ -209,6 +203,8 @@ def _validate_value(path, table, index, field, value, kind) -> None:
             _validate_value(path, table, index, f"{field}.specifier", value["specifier"], "specifier")
         if "python" in value:
             _validate_value(path, table, index, f"{field}.python", value["python"], "specifier")
+        if "needs" in value:  # "setuptools<82": holds when that distribution is missing or outside the range
+            _validate_value(path, table, index, f"{field}.needs", value["needs"], "requirement")
     elif isinstance(kind, type):
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             _fail(path, table, index, field, f"must be of type {kind.__name__}, got {type(value).__name__}")
@@ -234,55 +230,114 @@ def _validate_rows(path: Path, table: str, rows) -> list[dict]:
     return rows
 
 
-_CACHE_FORMAT = 2  # bump when the cached tuple changes shape
+_CACHE_FORMAT = 3  # bump when the cached tuple changes shape
 
 
-def _cache_file(root: Path, files: list[Path]) -> Path | None:
-    """A per-user cache of the parsed, validated set, keyed by every file's path, size and mtime.
+def _read_files(files: list[Path]) -> dict[Path, bytes]:
+    """Every file's bytes, read once (hashed for the cache key, parsed on a miss): regular files
+    of at most tomlfile.MAX_TOML_BYTES each, so a FIFO or /dev/zero named *.toml cannot hang or
+    exhaust a run."""
+    from rknn_envcheck.safeio import read_regular_limited
+    from rknn_envcheck.tomlfile import MAX_TOML_BYTES
 
-    Parsing ~9,000 lines of TOML in pure Python costs ~100 ms — most of a check's budget — so a
-    valid set is stored with marshal (~3 ms to read). Any change to any file invalidates it.
-    """
-    import zlib
+    return {path: read_regular_limited(path, MAX_TOML_BYTES, "matrix file") for path in files}
 
+
+def _content_digest(root: Path, contents: dict[Path, bytes]) -> str:
+    """BLAKE2b of every matrix file's bytes (name-separated): the cache matches the files' content,
+    not their sizes and mtimes, which a copy or an editor can keep while changing the text.
+    Reading and hashing the ~400 KB shipped set costs ~1 ms (docs/security.md); `_blake2` is
+    imported directly because `hashlib` costs ~3 ms to import."""
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # pragma: no cover - a Python built without the builtin module
+        from hashlib import blake2b
     from rknn_envcheck import __version__
 
-    base = os.environ.get("RKNN_ENVCHECK_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rknn-envcheck")
-    if base in ("", "0", "off"):
+    digest = blake2b(digest_size=20)
+    digest.update(f"{__version__}/cache-format-{_CACHE_FORMAT}/{root.resolve()}\n".encode())
+    for path, data in contents.items():
+        digest.update(f"{path.name}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _cache_dir() -> Path | None:
+    base = os.environ.get("RKNN_ENVCHECK_CACHE")
+    if base is None:
+        base = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rknn-envcheck")
+    if base in ("", "0", "off") or not os.path.isabs(base):
         return None
-    # crc32 (not hashlib, ~3 ms to import) of every input: a per-user cache, not a security boundary.
-    key = f"{__version__}/cache-format-{_CACHE_FORMAT}/{root.resolve()}\n"
-    for path in files:
-        stat = path.stat()
-        key += f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
-    return Path(base) / f"matrix-{zlib.crc32(key.encode()):08x}-{len(files)}.marshal"
+    return Path(base)
 
 
-def _read_cache(cache: Path | None):
+def _trusted_dir(directory: Path) -> bool:
+    """Could only this user (or root) have put files here? The directory itself must be ours and
+    writable by nobody else; every ancestor must belong to us or root and be writable by nobody
+    else unless sticky (/tmp). As root that means a HOME root does not own (sudo -E, su -m) is
+    never trusted: the user could have planted a cache there."""
+    import stat
+
+    euid = os.geteuid()
+    try:
+        st = os.lstat(directory)
+    except OSError:
+        return False
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != euid or st.st_mode & 0o022:
+        return False
+    for parent in Path(os.path.realpath(directory)).parents:
+        try:
+            pst = os.stat(parent)
+        except OSError:
+            return False
+        if pst.st_uid not in (euid, 0) or (pst.st_mode & 0o022 and not pst.st_mode & stat.S_ISVTX):
+            return False
+    return True
+
+
+def _read_cache(cache_dir: Path | None, digest: str):
+    """The cached payload when its file is ours, writable by nobody else, in a trusted directory,
+    and records the same content digest; else None (the TOML is parsed again)."""
     import marshal
+    import stat
 
-    if cache is None:
+    if cache_dir is None or not hasattr(os, "geteuid") or not _trusted_dir(cache_dir):
         return None
     try:
-        with open(cache, "rb") as handle:
-            return marshal.load(handle)
+        fd = os.open(cache_dir / f"matrix-{digest}.marshal", os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022 or st.st_size > _CACHE_MAX_BYTES:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            payload = marshal.loads(handle.read(_CACHE_MAX_BYTES + 1))
     except (OSError, EOFError, ValueError, TypeError):
         return None
+    finally:
+        os.close(fd)
+    if isinstance(payload, tuple) and len(payload) == 2 and payload[0] == digest:
+        return payload[1]
+    return None
 
 
-def _write_cache(cache: Path | None, payload) -> None:
+_CACHE_MAX_BYTES = 64 << 20
+
+
+def _write_cache(cache_dir: Path | None, digest: str, payload) -> None:
     import marshal
-    import tempfile
 
-    if cache is None:
+    if cache_dir is None or not hasattr(os, "geteuid"):
         return
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=".matrix-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            marshal.dump(payload, handle)
-        os.replace(tmp, cache)
-    except (OSError, ValueError):
+        cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _trusted_dir(cache_dir):
+            return  # never write where we would not read (e.g. root in a user's HOME)
+        from rknn_envcheck.safeio import write_bytes
+
+        write_bytes(cache_dir / f"matrix-{digest}.marshal", marshal.dumps((digest, payload)), mode=0o600)
+    except (OSError, ValueError, UsageError):
         pass  # a read-only home only costs speed
 
 
@@ -294,11 +349,10 @@ def _load(directory: str) -> Matrix:
     files = sorted(root.glob("*.toml"))
     if not files:
         raise UsageError(f"matrix directory {root} contains no *.toml files")
-    try:
-        cache = _cache_file(root, files)
-    except OSError:
-        cache = None
-    cached = _read_cache(cache)
+    contents = _read_files(files)
+    digest = _content_digest(root, contents)
+    cache_dir = _cache_dir()
+    cached = _read_cache(cache_dir, digest)
     if isinstance(cached, tuple) and len(cached) == 4:
         tables, meta, sources, extras = cached
         return Matrix(root, tables, meta, sources, extras)
@@ -306,14 +360,10 @@ def _load(directory: str) -> Matrix:
     meta: dict = {}
     sources: dict = {}
     extras: dict[str, dict] = {}
-    tomllib = _toml()
+    from rknn_envcheck.tomlfile import parse_toml
+
     for path in files:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(f"matrix file {path} is not valid TOML: {exc}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read matrix file {path}: {exc}") from None
+        data = parse_toml(contents[path], f"matrix file {path}")
         for key, value in data.items():
             if key == "matrix":
                 meta.update(value)
@@ -329,7 +379,7 @@ def _load(directory: str) -> Matrix:
                 raise UsageError(f"matrix file {path}: unknown table '{key}'; known tables: {', '.join(sorted(SCHEMA))} (docs/matrices.md)")
     if not meta.get("version") or not meta.get("date"):
         raise UsageError(f"matrix directory {root}: no [matrix] table with 'version' and 'date' (expected in matrix.toml)")
-    _write_cache(cache, (tables, meta, sources, extras))
+    _write_cache(cache_dir, digest, (tables, meta, sources, extras))
     return Matrix(root, tables, meta, sources, extras)
 
 

@@ -75,6 +75,10 @@ class Check:
         finally:
             self.fix = fix
         data["fix"] = fix.to_dict(host_shell) if fix is not None else None
+        if self.source:
+            from rknn_envcheck.citations import default_registry
+
+            data["citations"] = [c.to_dict() for c in default_registry().cite(self.source)]
         return data
 
 
@@ -90,6 +94,9 @@ class Report:
     subjects: dict[str, str] = field(default_factory=dict)
     # Text rendering: passing checks of a subject share one line (the doctor's one screen).
     compact: bool = False
+    # subject ("device:<serial>") -> the board's one install plan for this report (fixplan.py):
+    # the release, why, and the commands every installing row shows.
+    plans: dict[str, dict] = field(default_factory=dict)
 
     def add(self, check: Check) -> Check:
         self.checks.append(check)
@@ -133,7 +140,10 @@ class Report:
             "exit_code": self.exit_code(),
             "notes": list(self.notes),
             "subjects": dict(self.subjects),
+            **({"plans": dict(self.plans)} if self.plans else {}),
             "host_shell": shell,
+            # the PC the facts describe (merge and CI outputs tell hosts apart by it)
+            **({"hostname": self.facts["hostname"]} if isinstance(self.facts, dict) and isinstance(self.facts.get("hostname"), str) else {}),
             "checks": [c.to_dict(shell) for c in self.checks],
             **({"facts": self.facts} if self.facts is not None else {}),
         }

@@ -23,6 +23,13 @@ class Candidate:
     reasons: list[str] = field(default_factory=list)
     wheel_source: str = ""
     frameworks: list[dict] = field(default_factory=list)
+    # Where the wheel for the judged Python/platform comes from: "pypi", or "vendor" (only the
+    # vendor's repository has it: pip cannot resolve `package==version` for this Python).
+    install_from: str = ""
+    vendor_files: list[str] = field(default_factory=list)      # exact wheel file names
+    vendor_downloads: list[str] = field(default_factory=list)  # where to get them
+    pypi_alternatives: list[str] = field(default_factory=list)  # same-series releases PyPI has for this Python
+    not_recommended: str = ""  # why a fitting release newer than the recommended one is not it
 
 
 def default_python() -> str:
@@ -110,6 +117,7 @@ def _judge_candidate(matrix, cand: Candidate, chip, runtime, python, platform) -
     offered = {(r["platform"], py) for r in rows for py in r["python"]}
     if (platform, python) in offered:
         cand.wheel_source = "; ".join(sorted({r.get("source", "") for r in rows if platform == r["platform"]}))
+        _install_source(matrix, cand, rows, python, platform)
     else:
         here = sorted({py for plat, py in offered if plat == platform}, key=lambda v: tuple(map(int, v.split("."))))
         cand.fits = False
@@ -136,32 +144,145 @@ def _judge_candidate(matrix, cand: Candidate, chip, runtime, python, platform) -
         if line == "rknn-toolkit":
             if public(runtime).release[:3] != public(version).release[:3]:
                 cand.fits = False
-                cand.reasons.append(f"the board's librknn_runtime {runtime} is a different release (toolkit1.md §3.1: use the same version of RKNN Toolkit and RKNPU)")
+                cand.reasons.append(f"the board's librknn_runtime {runtime} is a different release (RKNN-Toolkit Troubleshooting Guide 1.7.5 §2: use the same version of RKNN Toolkit and RKNPU)")
         elif public(version) > public(runtime):
             cand.fits = False
-            cand.reasons.append(f"newer than the board's runtime {runtime}: models it builds may not load there (toolkit2.md §3.2: runtime >= toolkit)")
+            cand.reasons.append(f"newer than the board's runtime {runtime}: models it builds may not load there (RKNPU Quick Start RKNN SDK 1.6.0 §3.4.2: runtime >= toolkit)")
     for row in framework_rows(matrix, package, version):
         cand.frameworks.append({"framework": row["framework"], "supported": row["supported"], "specifier": row.get("specifier", ""),
                                 "detail": row.get("detail", ""), "source": row.get("source", "")})
 
 
+def _python_tag(python: str) -> str:
+    return "-cp" + python.replace(".", "") + "-"
+
+
+def _install_source(matrix, cand: Candidate, rows: list[dict], python: str, platform: str) -> None:
+    """PyPI or the vendor's file, per wheel row: a release on PyPI may still lack this Python's
+    build there (rknn-toolkit2 2.2.0: no cp38 on PyPI, the vendor's tree has it, PyPI's cp38 is 2.2.1).
+    A row without `on_pypi` (hand-written toolkit v1 rows) takes the release's."""
+    from rknn_envcheck.rules.toolkit import on_pypi
+
+    release_on_pypi = on_pypi(matrix, cand.package, cand.version)
+    here = [r for r in rows if r["platform"] == platform and python in r["python"]]
+    if any(r.get("on_pypi", release_on_pypi) for r in here):
+        cand.install_from = "pypi"
+        return
+    cand.install_from = "vendor"
+    tag = _python_tag(python)
+    for row in here:
+        for index, name in enumerate(row.get("files") or []):
+            if tag in name:
+                cand.vendor_files.append(name)
+                downloads = row.get("download") or []
+                if index < len(downloads):
+                    cand.vendor_downloads.append(downloads[index])
+    series = public(cand.version).release[:2]
+    for other in matrix.releases(cand.package):
+        if other == cand.version or public(other).release[:2] != series:
+            continue
+        others = [r for r in wheel_rows(matrix, cand.package, other) if r["platform"] == platform and python in r["python"]]
+        if any(r.get("on_pypi", on_pypi(matrix, cand.package, other)) for r in others):
+            cand.pypi_alternatives.append(other)
+
+
+def vendor_wheel_note(cand: Candidate, python: str, platform: str) -> str:
+    """One sentence: this release is not on PyPI for this Python/platform, and what to do instead."""
+    from rknn_envcheck.rules.toolkit import RELEASE_PAGES
+
+    text = f"{cand.package} {cand.version} has no wheel for Python {python} on {platform} on PyPI: install the vendor's wheel"
+    if cand.vendor_files:
+        text += f" {cand.vendor_files[0]}"
+    text += f" from {cand.vendor_downloads[0] if cand.vendor_downloads else RELEASE_PAGES.get(cand.package, 'the vendor')}"
+    if cand.pypi_alternatives:
+        text += f" (PyPI's build of this series for Python {python}: {', '.join(f'{cand.package}=={v}' for v in cand.pypi_alternatives)})"
+    return text
+
+
 def recommend(cands: list[Candidate], matrix) -> Candidate | None:
+    """The newest fitting release that is stable, has a published board runtime and installs from
+    PyPI for the judged Python/platform — relaxing those in that order when nothing meets them.
+    Every fitting release newer than the one chosen gets its `not_recommended` reason."""
     fitting = [c for c in cands if c.fits]
     if not fitting:
         return None
-    on_pypi = {(r["package"], r["version"]) for r in matrix.rows("release") if r.get("on_pypi")}
     # A release whose board runtime was never published cannot meet the vendor's "same version
     # on PC and board" rule (toolkit2.md §3.1), so it is recommended only when nothing else fits.
-    no_runtime = {(r["package"], r["version"]) for r in matrix.rows("release") if r.get("runtime_published") is False}
-    stable = [c for c in fitting if not parse_version(c.version).is_prerelease]
-    matchable = [c for c in stable if (c.package, c.version) not in no_runtime]
-    for pool in ([c for c in matchable if (c.package, c.version) in on_pypi], matchable, stable, fitting):
+    no_runtime = {(r["package"], public(r["version"])) for r in matrix.rows("release") if r.get("runtime_published") is False}
+
+    def why_not(c: Candidate) -> str:
+        reasons = []
+        if parse_version(c.version).is_prerelease:
+            reasons.append("a pre-release")
+        if (c.package, public(c.version)) in no_runtime:
+            reasons.append(f"Rockchip published no board runtime / rknn_server {public(c.version)}, so the board cannot run the same version "
+                           f"(matrix [[release]] runtime_published = false; no rknpu2 runtime of that release in airockchip/rknn-toolkit2)")
+        if c.install_from == "vendor":
+            reasons.append("not on PyPI for this Python and platform (only the vendor's wheel file)")
+        return "; ".join(reasons)
+
+    best = None
+    for strict in (3, 2, 1, 0):
+        pool = [c for c in fitting if not why_not(c)] if strict == 3 else \
+               [c for c in fitting if not parse_version(c.version).is_prerelease and (c.package, public(c.version)) not in no_runtime] if strict == 2 else \
+               [c for c in fitting if not parse_version(c.version).is_prerelease] if strict == 1 else fitting
         if pool:
-            return max(pool, key=lambda c: parse_version(c.version))
-    return None
+            best = max(pool, key=lambda c: parse_version(c.version))
+            break
+    for c in fitting:
+        if c is not best and parse_version(c.version) > parse_version(best.version):
+            c.not_recommended = why_not(c) or "not preferred"
+    return best
 
 
 # ---- constraints -------------------------------------------------------------------------------
+
+_LOWER, _UPPER = (">=", ">"), ("<=", "<")
+
+
+def simplify_specifier(spec) -> str:
+    """The same set of versions, written short: the tightest lower and upper bound, an exact pin
+    alone when it satisfies the rest (`>=1.16.1,<=1.17.0`, not `<=1.17.0,>=1.16.1,>=1.7.0`).
+    A contradictory set is kept whole, so pip's refusal names every part."""
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    spec = SpecifierSet(str(spec))
+    lower = upper = None
+    exact, others = [], []
+    for item in spec:
+        try:
+            version = Version(item.version)
+        except InvalidVersion:  # wildcards (==1.14.*) and arbitrary equality: kept as written
+            others.append(str(item))
+            continue
+        if item.operator in _LOWER:
+            inclusive = item.operator == ">="
+            if lower is None or version > lower[0] or (version == lower[0] and not inclusive):
+                lower = (version, inclusive, str(item))
+        elif item.operator in _UPPER:
+            inclusive = item.operator == "<="
+            if upper is None or version < upper[0] or (version == upper[0] and not inclusive):
+                upper = (version, inclusive, str(item))
+        elif item.operator == "==":
+            exact.append(item)
+        else:
+            others.append(str(item))
+    if exact:
+        pins = {Version(e.version) for e in exact}
+        if len(pins) == 1 and spec.contains(exact[0].version, prereleases=True):
+            return str(exact[0])
+        return ",".join(sorted(str(x) for x in spec))
+    if lower and upper and (lower[0] > upper[0] or (lower[0] == upper[0] and not (lower[1] and upper[1]))):
+        return ",".join(sorted(str(x) for x in spec))
+    kept = [b[2] for b in (lower, upper) if b]
+    # != and ~= only where they still exclude something inside the bounds
+    bounds = SpecifierSet(",".join(kept))
+    for other in sorted(set(others)):
+        if not other.startswith("!=") or bounds.contains(other[2:], prereleases=True):
+            kept.append(other)
+    return ",".join(kept)
+
 
 def constraint_lines(matrix, package: str, version: str, python: str, platform: str) -> list[tuple[str, str]]:
     """(requirement, source comment) per distribution.
@@ -187,8 +308,8 @@ def constraint_lines(matrix, package: str, version: str, python: str, platform: 
             continue
         pins = [r.specifier for p, r, _row in by_dist.pop(framework, []) if p < KIND_PRIORITY["user-guide"]]
         spec, why = framework_range(row["specifier"], pins)
-        note = f"; vendor requirements pin {', '.join(sorted({str(p) for p in pins}))}" if pins else ""
-        lines.append((f"{framework}{spec}", f"{why}: {row.get('source', '')}{note}"))
+        note = f"; vendor requirements pin {', '.join(sorted({simplify_specifier(p) for p in pins}))}" if pins else ""
+        lines.append((f"{framework}{simplify_specifier(spec)}", f"{why}: {row.get('source', '')}{note}"))
     for dist, items in sorted(by_dist.items()):
         best = min(p for p, _r, _row in items)
         chosen = [(r, row) for p, r, row in items if p == best]
@@ -198,15 +319,36 @@ def constraint_lines(matrix, package: str, version: str, python: str, platform: 
         name = chosen[0][0].name
         sources = sorted({row.get("source", "") for _r, row in chosen})
         kind = chosen[0][1]["kind"]
-        lines.append((f"{name}{spec}", f"{kind}: {'; '.join(sources)}"))
+        lines.append((f"{name}{simplify_specifier(spec)}", f"{kind}: {'; '.join(sources)}"))
     return lines
 
 
-def render_constraints(matrix, package: str, version: str, python: str, platform: str, written: str) -> str:
+def install_argv(cand: Candidate) -> list[str]:
+    """What `pip install -c THIS_FILE` installs: the release from PyPI, or the vendor's wheel file
+    (downloaded beside the constraints file) where PyPI has no build for this Python/platform."""
+    if cand.install_from == "vendor":
+        name = cand.vendor_files[0] if cand.vendor_files else f"{cand.package.replace('-', '_')}-{cand.version}-cpXY-cpXY-PLATFORM.whl"
+        return [f"./{name}"]
+    return [f"{cand.package}=={cand.version}"]
+
+
+def render_constraints(matrix, package: str, version: str, python: str, platform: str, written: str, cand: Candidate | None = None) -> str:
+    from rknn_envcheck.shellcmd import cmd
+
+    if cand is None:
+        cand = Candidate(package, version)
+        _judge_candidate(matrix, cand, None, None, python, platform)
+    use = cmd("pip", "install", "-c", "THIS_FILE", *install_argv(cand))
     header = [
         f"# Constraints for {package}=={version} on Python {python}, {platform}",
         f"# written by rknn-envcheck from matrix {matrix.version} ({matrix.date}) on {written}",
-        "# use: pip install -c THIS_FILE PACKAGES   or   uv pip install -c THIS_FILE PACKAGES",
+    ]
+    if cand.install_from == "vendor":
+        header.append(f"# {vendor_wheel_note(cand, python, platform)}")
+        if cand.vendor_downloads:
+            header.append(f"# get: {cmd('curl', '-fLO', cand.vendor_downloads[0]).display()}")
+    header += [
+        f"# use: {use.display()}   (or: uv {use.display()})",
         "# A constraint only limits versions; it installs nothing by itself.",
     ]
     if any(c in version for c in "+-_"):

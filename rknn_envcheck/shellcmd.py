@@ -152,6 +152,18 @@ def board_script(text: str) -> str:
     return text
 
 
+def sh_format(template: str, *values: str) -> str:
+    """A board-side shell snippet written by us, with outside values put in quoted: each `{}` of
+    `template` becomes `posix_quote(value)`, so a value is always one word of the snippet."""
+    return template.format(*(posix_quote(str(v)) for v in values))
+
+
+def adb_shell_script(serial: str | None, script: str, note: str = "") -> Command:
+    """`adb [-s SERIAL] shell 'SCRIPT'`: a board-side snippet (a pipeline, `a || b`) built by us
+    with `board_script`/`sh_format`, passed as the one argument the board's shell parses."""
+    return Command([*adb_prefix(serial), "shell", board_script(script)], shell=HOST, note=note)
+
+
 def adb_shell(serial: str | None, board_argv: Sequence[str], note: str = "") -> Command:
     """`adb [-s SERIAL] shell 'QUOTED BOARD COMMAND'`: the board argv quoted for the board's
     shell, the result one argument of the local adb argv (quoted again when displayed)."""
@@ -166,3 +178,56 @@ def host_shell_of(facts: dict | None) -> str:
     """The shell of the PC the facts describe."""
     host = (facts or {}).get("host") or {}
     return POWERSHELL if host.get("os") == "windows" else POSIX
+
+
+_SHELL_OPERATORS = {"|", "||", "&&", ";", ">", ">>", "<", "&"}
+
+
+def from_data(item) -> Command:
+    """A fix command written in a data file (messages*.toml, pitfalls.toml): an argv array
+    (`["adb", "push", "librknnrt.so", "/usr/lib/"]`), or a table `{argv = [...], note = "...",
+    shell = "python"}`. A plain string (older data) is split the way `sh` would split it; one
+    holding a shell operator (a pipe, `&&`) runs through `sh -c` as a whole — data files are ours,
+    never outside values."""
+    import shlex
+
+    if isinstance(item, Command):
+        return item
+    if isinstance(item, (list, tuple)):
+        return Command([str(a) for a in item])
+    if isinstance(item, dict):
+        return Command([str(a) for a in item.get("argv") or []], shell=item.get("shell", HOST), note=str(item.get("note", "")))
+    text = str(item).strip()
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:  # unbalanced quotes: show it as one snippet rather than guess
+        return Command(["sh", "-c", text])
+    if any(t in _SHELL_OPERATORS for t in tokens):
+        return Command(["sh", "-c", text])
+    return Command(shlex.split(text))
+
+
+# ------------------------------------------------------------------ the tool itself
+
+DEFAULT_TOOL = ("rknn-envcheck",)
+
+
+def tool_argv(facts: dict | None, sudo: bool = False) -> list[str]:
+    """How to run rknn-envcheck on the PC the facts describe (gathered before the rules; facts
+    files without it get the plain name)."""
+    tool = (facts or {}).get("tool") or {}
+    argv = tool.get("sudo_argv" if sudo else "argv") or tool.get("argv") or list(DEFAULT_TOOL)
+    return [str(a) for a in argv] if isinstance(argv, list) and argv else list(DEFAULT_TOOL)
+
+
+def udev_commands(facts: dict | None, root: str = "/") -> list[Command]:
+    """Read what `udev --install` will do, then do it — for the same --root the status was read from."""
+    extra = [] if str(root) in ("/", "") else ["--root", str(root)]
+    return [cmd(*tool_argv(facts), "udev", "--install", "--dry-run", *extra),
+            cmd("sudo", *tool_argv(facts, sudo=True), "udev", "--install", *extra)]
+
+
+def tool_cmd(facts: dict | None, *argv: str, note: str = "") -> Command:
+    return cmd(*tool_argv(facts), *argv, note=note)

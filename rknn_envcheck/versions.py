@@ -9,11 +9,23 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from packaging.version import InvalidVersion, Version
+if TYPE_CHECKING:
+    from packaging.version import Version
 
-# packaging.specifiers is imported where a specifier is first needed: it pulls in packaging.tags,
-# subprocess, platform and logging (~25 ms), which `explain` and `--version` never need.
+# The one parser for vendor version strings (the board's rknn_server/runtime, wheels' metadata,
+# models' headers, logs). The spellings vendors use are recognised by the regexes below without
+# importing `packaging` (~10 ms: a third of the model preflight's budget); packaging.version is
+# imported only to validate anything else, and packaging.specifiers only where a specifier is
+# needed (it pulls in packaging.tags, subprocess, platform and logging, ~25 ms).
+
+# `1.7.5`, `2.0.0b0`, `1.6.0+81f21f4d`, `1.4.0-22dcfef4`: always valid PEP 440 once rewritten.
+_COMMON = re.compile(r"^(?P<release>\d+(?:\.\d+)+)(?P<pre>(?:a|b|rc)\d+)?(?:\+(?P<local>[0-9a-z]+(?:\.[0-9a-z]+)*)|[-_](?P<hash>[0-9a-f]{6,40}))?$")
+# The release numbers inside a longer text (`librknn_runtime version 1.7.5 (…)`).
+_RELEASE_IN = re.compile(r"(?<![\d.])[vV]?(\d+\.\d+(?:\.\d+)?)")
+# The version at the start of a longer text (`1.6.2-source_code`).
+_LEADING = re.compile(r"^[vV]?(\d+(?:\.\d+)+(?:(?:a|b|rc)\d+)?)")
 
 # `1.4.0-22dcfef4` / `1.4.0_22dcfef4`: a git hash glued on with - or _ (toolkit2 1.1–1.4 wheels).
 _HASH_SUFFIX = re.compile(r"^(?P<base>\d+(?:\.\d+)+(?:(?:a|b|rc)\d+)?)[-_](?P<hash>[0-9a-f]{6,40})$", re.I)
@@ -29,6 +41,10 @@ def normalize(text: str) -> str:
     if not raw:
         raise ValueError("empty version string")
     candidate = raw[1:] if raw[:1] in ("v", "V") and raw[1:2].isdigit() else raw
+    common = _COMMON.match(candidate)
+    if common:
+        release, pre, local, githash = common.group("release", "pre", "local", "hash")
+        return release + (pre or "") + (f"+{local or githash}" if (local or githash) else "")
     match = _HASH_SUFFIX.match(candidate)
     if match:
         candidate = f"{match.group('base')}+{match.group('hash').lower()}"
@@ -36,6 +52,8 @@ def normalize(text: str) -> str:
     if match:
         pre = {"beta": "b", "alpha": "a"}.get(match.group("pre").lower(), match.group("pre").lower())
         candidate = f"{match.group('base')}{pre}{match.group('num') or '0'}"
+    from packaging.version import InvalidVersion, Version
+
     try:
         Version(candidate)
     except InvalidVersion:
@@ -43,15 +61,53 @@ def normalize(text: str) -> str:
     return candidate
 
 
+_NAME_SEPARATORS = re.compile(r"[-_.]+")
+
+
+def canonical_name(name: str) -> str:
+    """PEP 503 normalisation: `rknn_toolkit2` and `RKNN-Toolkit2` are the same distribution."""
+    return _NAME_SEPARATORS.sub("-", name).lower()
+
+
 @lru_cache(maxsize=4096)
 def parse_version(text: str) -> Version:
     """Parse a vendor version string; raise ValueError with the offending text."""
+    from packaging.version import Version
+
     return Version(normalize(text))
 
 
 def public(text: str) -> Version:
     """The version without its local part: `1.5.2+b642f30c` and `1.5.2` compare equal."""
+    from packaging.version import Version
+
     return Version(parse_version(text).public)
+
+
+def leading_version(text: str) -> str | None:
+    """The normalised version a text starts with (`1.6.2-source_code` → 1.6.2), else None."""
+    try:
+        return normalize(text)
+    except (ValueError, TypeError):
+        pass
+    match = _LEADING.match(text.strip()) if isinstance(text, str) else None
+    if not match:
+        return None
+    try:
+        return normalize(match.group(1))
+    except ValueError:
+        return None
+
+
+def release_numbers(text) -> tuple | None:
+    """(major, minor, patch) of the first version inside `text`, zero-filled; no packaging import.
+    For rules where only the release matters (pre-release and local parts ignored)."""
+    if not text:
+        return None
+    match = _RELEASE_IN.search(str(text))
+    if not match:
+        return None
+    return (tuple(int(x) for x in match.group(1).split(".")) + (0, 0))[:3]
 
 
 def try_parse(text) -> Version | None:

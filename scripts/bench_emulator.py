@@ -2,7 +2,8 @@
 """Benchmark: shell round trips through the REAL adb server to emulated boards (issue 5, Speed).
 
 Measures in one run the median of N round trips (a) as a bare smart-socket exchange
-(`host:transport:SERIAL`, then `shell:true`, read to EOF) and (b) through adbutils
+(`host:transport:SERIAL`, then `shell:true`, read to EOF; and `shell:` + the doctor's real probe
+batch, which runs in a shell worker process) and (b) through adbutils
 (`device(serial).shell("true")`, and by transport_id), once with 1 board served and once with
 32 boards served by the same emulator process and all 32 queried at once (one round trip each).
 Goal: 32 concurrent bare round trips finish within 8x the time of one.
@@ -11,6 +12,10 @@ The emulator runs as `rknn-envcheck emulator serve ... --stats FILE` in its own 
 benchmark client does not share its interpreter; the stats file proves one round trip per query.
 
     python scripts/bench_emulator.py [--rounds 50] [--boards 32]
+    python scripts/bench_emulator.py --paths [--rounds 300]   # event loop vs shell worker, no adb
+
+`--paths` compares, for a few command lines, answering on the emulator's event loop with running
+in a shell worker process (issue 14): median wall time and CPU of the server plus its workers.
 """
 from __future__ import annotations
 
@@ -29,8 +34,12 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from rknn_envcheck.emulator.adbserver import PrivateAdbServer  # noqa: E402
+from rknn_envcheck.probes.board import build_batch, render_batch  # noqa: E402
 
 PROFILE = "rk3588-2.3.2"
+# `true` is a pure lookup answered on the emulator's event loop; the probe's real batch (3 KB of
+# greps over the board) runs in a shell worker process (issue 14): both paths are measured.
+BATCH = render_batch(build_batch())
 
 
 def _send(sock: socket.socket, request: str) -> None:
@@ -52,17 +61,17 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return buf
 
 
-def bare_round_trip(port: int, serial: str) -> float:
+def bare_round_trip(port: int, serial: str, command: str = "true") -> float:
     started = time.perf_counter()
     with socket.create_connection(("127.0.0.1", port)) as sock:
         _send(sock, f"host:transport:{serial}")
-        _send(sock, "shell:true")
+        _send(sock, f"shell:{command}")
         while sock.recv(65536):
             pass
     return time.perf_counter() - started
 
 
-def bare_concurrent(port: int, serials: list) -> float:
+def bare_concurrent(port: int, serials: list, command: str = "true") -> float:
     """All queries at once from ONE thread (non-blocking sockets, a small state machine each), so
     the client does not become the bottleneck the way 32 Python threads would (GIL)."""
     sel = selectors.DefaultSelector()
@@ -71,7 +80,7 @@ def bare_concurrent(port: int, serials: list) -> float:
         sock = socket.socket()
         sock.setblocking(False)
         sock.connect_ex(("127.0.0.1", port))
-        requests = [b"%04x%s" % (len(r), r) for r in (f"host:transport:{serial}".encode(), b"shell:true")]
+        requests = [b"%04x%s" % (len(r), r) for r in (f"host:transport:{serial}".encode(), f"shell:{command}".encode())]
         sel.register(sock, selectors.EVENT_WRITE, {"requests": requests, "stage": "send", "buf": b""})
     pending = len(serials)
     while pending:
@@ -151,11 +160,61 @@ def concurrent_rounds(rounds: int, work, targets: list) -> list:
     return times
 
 
+def paths_benchmark(rounds: int) -> int:
+    """Event loop vs worker for the same command lines, interleaved in blocks (CPU ticks are 10 ms)."""
+    import asyncio
+
+    import psutil
+
+    from rknn_envcheck.emulator.board import BoardState
+    from rknn_envcheck.emulator.limits import Limits
+    from rknn_envcheck.emulator.profile import load_profile
+    from rknn_envcheck.emulator.workers import ShellRunner
+
+    lines = {"true": "true", "uname -m; cat /proc/version": "uname -m; cat /proc/version", "the probe's batch (3 KB)": BATCH}
+
+    async def run() -> None:
+        runner, state = ShellRunner(Limits(workers=2)), BoardState(load_profile(PROFILE))
+        runner.pool.start()
+        await runner.pool.run(state, "true", "bench")
+        me = psutil.Process()
+
+        def cpu() -> float:
+            procs = [me] + [psutil.Process(w.process.pid) for w in runner.pool.all]
+            return sum(sum(p.cpu_times()[:2]) for p in procs)
+
+        print(f"{'command line':<28} {'loop ms':>8} {'worker ms':>9} {'loop CPU ms':>11} {'worker CPU ms':>13}  "
+              f"(2 workers; load average {psutil.getloadavg()[0]:.1f})")
+        for label, line in lines.items():
+            n = rounds if line is not BATCH else max(20, rounds // 5)
+            times, used = {"loop": [], "worker": []}, {"loop": 0.0, "worker": 0.0}
+            for _ in range(3):
+                for path in ("loop", "worker"):
+                    before = cpu()
+                    for _ in range(n):
+                        started = time.perf_counter()
+                        if path == "loop":
+                            state.run(line, 1 << 23)
+                        else:
+                            await runner.pool.run(state, line, "bench")
+                        times[path].append(time.perf_counter() - started)
+                    used[path] += cpu() - before
+            print(f"{label:<28} {statistics.median(times['loop']) * 1e3:>8.3f} {statistics.median(times['worker']) * 1e3:>9.3f}"
+                  f" {used['loop'] / (3 * n) * 1e3:>11.3f} {used['worker'] / (3 * n) * 1e3:>13.3f}")
+        await runner.close()
+
+    asyncio.run(run())
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--boards", type=int, default=32)
+    parser.add_argument("--paths", action="store_true", help="event loop vs shell worker only (no adb server)")
     args = parser.parse_args()
+    if args.paths:
+        return paths_benchmark(args.rounds)
     import adbutils
     import psutil
 
@@ -184,14 +243,16 @@ def main() -> int:
                 results[(count, "bare, one board")] = [bare_round_trip(adb.port, first) for _ in range(args.rounds)]
                 results[(count, "adbutils by serial, one board")] = [_timed(lambda: dev.shell("true", timeout=10)) for _ in range(args.rounds)]
                 results[(count, "adbutils by transport_id, one board")] = [_timed(lambda: dev_tid.shell("true", timeout=10)) for _ in range(args.rounds)]
-                sent += 3 * args.rounds
+                results[(count, "bare, the probe's batch, one board")] = [bare_round_trip(adb.port, first, BATCH) for _ in range(args.rounds)]
+                sent += 4 * args.rounds
                 if count > 1:
                     before = _cpu(procs)
                     results[(count, f"bare, all {count} at once")] = [bare_concurrent(adb.port, addresses) for _ in range(args.rounds)]
                     cpu = {name: (after - before[name]) / (args.rounds * count) * 1e6 for name, after in _cpu(procs).items()}
                     devices = [client.device(a) for a in addresses]
                     results[(count, f"adbutils by serial, all {count} at once")] = concurrent_rounds(args.rounds, lambda d: d.shell("true", timeout=10), devices)
-                    sent += 2 * args.rounds * count
+                    results[(count, f"bare, the probe's batch, all {count} at once")] = [bare_concurrent(adb.port, addresses, BATCH) for _ in range(args.rounds)]
+                    sent += 3 * args.rounds * count
                 served = total_round_trips(stats_file)
                 print(f"{count:>2} board(s) served: {served} round trips counted by the emulator, {sent} sent"
                       f" -> {'exactly one per query' if served == sent else 'MISMATCH'}")

@@ -31,6 +31,10 @@ RKNN = [
     "E RKNN: [10:{m:02d}:{s:02d}.{ms:03d}] Invalid RKNN model version 6",
     "E RKNNAPI: rknn_server version is too old, please update rknn_server to at least 2.3.0",
     "I rknn-toolkit2 version: 2.3.2",
+    # rows of the message families (matrices/messages_*.toml)
+    "ERROR: rknn_toolkit2-2.3.2-cp38-cp38-manylinux_2_17_x86_64.manylinux2014_x86_64.whl is not a supported wheel on this platform.",
+    "E RKNN: [10:{m:02d}:{s:02d}.{ms:03d}] rknn_inputs_set, param input size(1228800) < model input size(4915200)",
+    "Exception: RKNN init failed. error code: RKNN_ERR_MALLOC_FAIL",
 ]
 
 

@@ -14,11 +14,20 @@ GOOD_DEVICE = device(chip="RK3588", rknn_server="2.3.2", librknn_runtime="2.3.2"
                      npu_driver="0.9.6", npu_driver_kind="rknpu", rknn_server_running=True)
 GOOD_HOST = {"rknn-toolkit2": "2.3.2", "numpy": "1.26.4", "onnx": "1.16.1", "protobuf": "4.25.4", "torch": "2.4.0",
              "psutil": "5.9.8", "ruamel-yaml": "0.18.6", "scipy": "1.11.4", "tqdm": "4.66.4", "opencv-python": "4.9.0.80",
-             "fast-histogram": "0.14", "onnxruntime": "1.17.3"}
+             "fast-histogram": "0.14", "onnxruntime": "1.17.3", "setuptools": "80.9.0"}
+# The toolkit's own Requires-Dist as the probe records it (the vendor's METADATA, tests/data/metadata):
+# without it the closure check cannot say ok (issue 12), so a good host's facts carry it.
+GOOD_REQUIRES = {"rknn-toolkit2": [line.split(":", 1)[1].strip() for line in
+                                   (ROOT / "tests/data/metadata/rknn_toolkit2-2.3.2-cp311-cp311-manylinux_2_17_x86_64.METADATA").read_text().splitlines()
+                                   if line.startswith("Requires-Dist:")]}
+
+
+def good_facts(devices):
+    return facts(GOOD_HOST, devices, requires_dist=GOOD_REQUIRES)
 
 
 def test_exit_0_all_clear(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "check", "--facts", str(write_facts(tmp_path, facts(GOOD_HOST, [GOOD_DEVICE]))))
+    code, out, _ = run_cli(capsys, "check", "--facts", str(write_facts(tmp_path, good_facts([GOOD_DEVICE]))))
     assert code == 0, out
     assert out.rstrip().splitlines()[-1].startswith("all clear")
 
@@ -34,13 +43,13 @@ def test_exit_3_when_something_is_unknown(capsys, tmp_path):
     d = dict(GOOD_DEVICE)
     del d["npu_driver"]
     d["errors"] = {"npu_driver": "dmesg is not permitted"}
-    code, out, _ = run_cli(capsys, "check", "--facts", str(write_facts(tmp_path, facts(GOOD_HOST, [d]))))
+    code, out, _ = run_cli(capsys, "check", "--facts", str(write_facts(tmp_path, good_facts([d]))))
     assert code == 3 and "[ ?? ]" in out and "dmesg is not permitted" in out
 
 
 def test_strict_turns_warnings_into_failure(capsys, tmp_path):
     d = dict(GOOD_DEVICE, npu_driver="0.8.2")
-    path = write_facts(tmp_path, facts(GOOD_HOST, [d]))
+    path = write_facts(tmp_path, good_facts([d]))
     assert run_cli(capsys, "check", "--facts", str(path))[0] == 0
     assert run_cli(capsys, "check", "--facts", str(path), "--strict")[0] == 1
 
@@ -48,7 +57,7 @@ def test_strict_turns_warnings_into_failure(capsys, tmp_path):
 def test_json_report_schema(capsys):
     code, out, _ = run_cli(capsys, "check", "--facts", str(EXAMPLE), "--json")
     data = json.loads(out)
-    assert data["schema"] == "rknn-envcheck/report/1" and data["exit_code"] == code == 1
+    assert data["schema"] == "rknn-envcheck/report/2" and data["exit_code"] == code == 1
     assert data["matrix"]["version"] and data["summary"]["fail"] >= 1
     failing = [c for c in data["checks"] if c["status"] == "fail"]
     for check in failing:

@@ -1,11 +1,14 @@
 """Constraints files proven with real pip: tiny local wheels, a fresh venv, `pip install -c`."""
 import base64
 import hashlib
+import json
 import os
+import re
 import subprocess
 import sys
 import venv
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -110,4 +113,101 @@ def test_constraints_follow_the_requirements_where_the_framework_table_disagrees
     lines = {line.split()[0] for line in out.splitlines() if line and not line.startswith("#")}
     assert code == 0 and "onnx==1.14.0" in lines
     code, out, _ = run_cli(capsys, "constraints", "--toolkit", "rknn-toolkit==1.7.5", "--python", "3.6", "--platform", "linux_x86_64")
-    assert "tensorflow<=2.2.0,>=1.10.0" in {line.split()[0] for line in out.splitlines() if line and not line.startswith("#")}
+    assert "tensorflow>=1.10.0,<=2.2.0" in {line.split()[0] for line in out.splitlines() if line and not line.startswith("#")}
+
+
+def _lines(text):
+    return {line.split()[0]: line for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def test_specifiers_are_simplified(capsys):
+    code, out, _ = run_cli(capsys, "constraints", "--toolkit", "rknn-toolkit2==2.3.2", "--python", "3.11", "--platform", "linux_x86_64")
+    lines = _lines(out)
+    assert code == 0 and "onnx>=1.16.1,<=1.17.0" in lines  # table >=1.7.0,<=1.17.0 narrowed by the wheel's >=1.16.1,<=1.17.0
+    for requirement in lines:
+        name = requirement.split("<")[0].split(">")[0].split("=")[0].split("!")[0]
+        spec = requirement[len(name):]
+        ops = [part[:2] for part in spec.split(",") if part]
+        assert sum(op.startswith(">") for op in ops) <= 1 and sum(op.startswith("<") for op in ops) <= 1, requirement
+    from rknn_envcheck.resolver import simplify_specifier
+    assert simplify_specifier("<=1.17.0,>=1.16.1,>=1.7.0") == ">=1.16.1,<=1.17.0"
+    assert simplify_specifier(">=1.7.0,<=1.14.1,==1.14.1") == "==1.14.1"
+    assert simplify_specifier(">=1.0,<=1.4,!=1.5,!=1.2") == ">=1.0,<=1.4,!=1.2"
+    assert simplify_specifier(">2,>=2") == ">2" and simplify_specifier("<2,<=2") == "<2"
+    assert simplify_specifier("==1.0,==2.0") == "==1.0,==2.0"  # contradictions stay visible
+
+
+def test_vendor_only_build_gets_the_vendors_wheel_not_an_unresolvable_pip_line(capsys, tmp_path):
+    out = tmp_path / "c.txt"
+    code, _o, err = run_cli(capsys, "constraints", "--toolkit", "rknn-toolkit2==2.2.0", "--python", "3.8", "--platform", "linux_x86_64", "-o", str(out))
+    assert code == 0, err
+    text = out.read_text()
+    wheel = "rknn_toolkit2-2.2.0-cp38-cp38-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    use = next(line for line in text.splitlines() if line.startswith("# use: "))
+    assert f"./{wheel}" in use and "rknn-toolkit2==2.2.0" not in use
+    assert any(line.startswith("# get: curl -fLO https://github.com/airockchip/rknn-toolkit2/raw/") and line.endswith(wheel) for line in text.splitlines())
+    assert "rknn-toolkit2==2.2.1" in text  # PyPI's cp38 build of the series is named
+    assert f"./{wheel}" in err and "use: pip install -c" in err
+    code, out2, err = run_cli(capsys, "constraints", "--toolkit", "rknn-toolkit2==2.2.0", "--python", "3.10", "--platform", "linux_x86_64")
+    assert "# use: pip install -c THIS_FILE rknn-toolkit2==2.2.0" in out2
+
+
+# ---- every published release that fits Python 3.11 on linux_x86_64, through real pip and PyPI --
+
+RUN_PYPI = os.environ.get("CI") == "true" or os.environ.get("RKNN_ENVCHECK_PYPI_TESTS") == "1"
+
+
+def _pypi_releases(python: str, platform: str) -> list[str]:
+    """From the matrix, not a list in the test: the releases whose wheel for python/platform PyPI has."""
+    from rknn_envcheck.matrix import load_matrix
+    from rknn_envcheck.resolver import candidates_for
+
+    cands, _ = candidates_for(load_matrix(), python=python, platform=platform)
+    return [c.version for c in cands if c.fits and c.install_from == "pypi"]
+
+
+def _pip_dry_run(tmp_path: Path, version: str) -> tuple[str, dict, str]:
+    constraints = tmp_path / f"c-{version}.txt"
+    report = tmp_path / f"r-{version}.json"
+    made = subprocess.run([sys.executable, "-m", "rknn_envcheck", "constraints", "--toolkit", f"rknn-toolkit2=={version}",
+                           "--python", "3.11", "--platform", "linux_x86_64", "-o", str(constraints)], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    # --isolated: the machine's pip.conf (extra indexes, a global constraints file) must not take part.
+    # --python-version/--platform: resolve for cp311 manylinux x86_64 whatever interpreter runs the test.
+    cmd = [sys.executable, "-m", "pip", "install", "--isolated", "--disable-pip-version-check", "--index-url", "https://pypi.org/simple",
+           "--dry-run", "--report", str(report), "--ignore-installed", "--only-binary=:all:", "--quiet",
+           "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux2014_x86_64", "--platform", "linux_x86_64",
+           "--target", str(tmp_path / f"target-{version}"),  # pip < 24 accepts --platform only with --target (nothing is written: --dry-run)
+           "-c", str(constraints), f"rknn-toolkit2=={version}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, f"rknn-toolkit2=={version}: {proc.stderr[-3000:]}"
+    resolved = {re.sub(r"[-_.]+", "-", item["metadata"]["name"]).lower(): item["metadata"]["version"]
+                for item in json.loads(report.read_text())["install"]}
+    return constraints.read_text(), resolved, version
+
+
+@pytest.mark.slow
+@pytest.mark.network
+@pytest.mark.skipif(not RUN_PYPI, reason="resolves against https://pypi.org (minutes, gigabytes of torch wheels): runs under CI=true "
+                                         "or RKNN_ENVCHECK_PYPI_TESTS=1")
+def test_constraints_of_every_pypi_release_for_python_311_resolve_with_real_pip(tmp_path):
+    from packaging.requirements import Requirement
+
+    versions = _pypi_releases("3.11", "linux_x86_64")
+    assert len(versions) >= 4 and "2.5.0" in versions and "2.2.1" not in versions  # 2.2.1 is a cp38-only build
+    # One release takes 1-2 minutes (pip downloads whole wheels where the index serves no PEP 658
+    # metadata: torch and its CUDA wheels are gigabytes), so the releases run side by side.
+    with ThreadPoolExecutor(max_workers=len(versions)) as pool:
+        results = list(pool.map(lambda v: _pip_dry_run(tmp_path, v), versions))
+    for text, resolved, version in results:
+        assert resolved["rknn-toolkit2"] == version
+        checked = 0
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            req = Requirement(line.split("#")[0].strip())
+            name = re.sub(r"[-_.]+", "-", req.name).lower()
+            if name in resolved:  # a constraint limits versions; it installs nothing by itself
+                assert req.specifier.contains(resolved[name], prereleases=True), (version, line, resolved[name])
+                checked += 1
+        assert checked >= 8, (version, checked)

@@ -52,3 +52,36 @@ def test_a_release_without_a_published_board_runtime_is_not_recommended(capsys):
     code, out, _ = run_cli(capsys, "resolve", "--chip", "RK3588", "--python", "3.10", "--platform", "linux_x86_64", "--json")
     data = json.loads(out)
     assert data["recommended"]["version"] == "2.3.2" and "rknn-toolkit2==2.5.0" in data["fitting"]
+
+
+def test_also_fit_lists_every_other_fitting_release_and_why_newer_ones_are_not_recommended(capsys):
+    code, out, _ = run_cli(capsys, "resolve", "--chip", "RK3588", "--python", "3.11", "--platform", "linux_x86_64", "--json")
+    data = json.loads(out)
+    best = f"{data['recommended']['package']}=={data['recommended']['version']}"
+    also = [a["candidate"] for a in data["also_fit"]]
+    assert best not in also and sorted(also + [best]) == sorted(data["fitting"])
+    newer = {a["candidate"]: a["not_recommended"] for a in data["also_fit"] if a["not_recommended"]}
+    assert "runtime_published = false" in newer["rknn-toolkit2==2.5.0"]
+    code, text, _ = run_cli(capsys, "resolve", "--chip", "RK3588", "--python", "3.11", "--platform", "linux_x86_64")
+    also_line = next(line for line in text.splitlines() if line.startswith("Also fit: "))
+    assert "rknn-toolkit2==2.5.0" in also_line and best not in also_line.split(", ")
+    assert all(c in also_line for c in also)  # nothing dropped (the old text showed fitting[1:6])
+    assert any(line.startswith("Not recommended: rknn-toolkit2==2.5.0: ") for line in text.splitlines())
+
+
+def test_a_build_only_in_the_vendor_repository_is_marked_and_says_where_to_get_it(capsys):
+    # PyPI's rknn-toolkit2 2.2.0 has no cp38 file (the cp38 build is 2.2.1); the vendor's tree has one
+    code, out, _ = run_cli(capsys, "resolve", "--python", "3.8", "--platform", "linux_x86_64", "--toolkit", "rknn-toolkit2==2.2.0", "--json")
+    best = json.loads(out)["recommended"]
+    assert best["install_from"] == "vendor" and best["pypi_alternatives"] == ["2.2.1"]
+    assert best["vendor_files"] == ["rknn_toolkit2-2.2.0-cp38-cp38-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"]
+    assert best["vendor_downloads"][0].startswith("https://github.com/airockchip/rknn-toolkit2/raw/")
+    assert "rknn-toolkit2==2.2.1" in best["install_note"]
+    code, out, _ = run_cli(capsys, "resolve", "--python", "3.10", "--platform", "linux_x86_64", "--toolkit", "rknn-toolkit2==2.2.0", "--json")
+    assert json.loads(out)["recommended"]["install_from"] == "pypi"
+    # with a choice, a PyPI build wins over a newer-looking vendor-only one
+    code, out, _ = run_cli(capsys, "resolve", "--chip", "RK3588", "--python", "3.8", "--platform", "linux_x86_64", "--json")
+    data = json.loads(out)
+    assert data["recommended"]["install_from"] == "pypi"
+    vendor_only = {a["candidate"] for a in data["also_fit"] if a["install_from"] == "vendor"}
+    assert "rknn-toolkit2==2.2.0" in vendor_only and "rknn-toolkit2==2.2.1" not in vendor_only

@@ -47,9 +47,14 @@ def test_toolkit2_matching_stack_is_ok(matrix):
 
 
 def test_toolkit2_server_too_old_fails(matrix):
-    d = device(chip="RK3588", rknn_server="2.0.0b0", librknn_runtime="2.0.0b0", runtime_library="librknnrt.so", npu_driver="0.9.6", npu_driver_kind="rknpu")
+    # librknn_api.so of toolkit2 2.2.0-2.5.0 refuses an rknn_server <= 1.2.0 (a hard limit: fail);
+    # a newer server that is older than the toolkit only misses the vendor's same-version advice (warn).
+    d = device(chip="RK3588", rknn_server="1.2.0", librknn_runtime="1.2.0", runtime_library="librknnrt.so", npu_driver="0.9.6", npu_driver_kind="rknpu")
     checks = judge_device(d, ("rknn-toolkit2", "2.3.2"), matrix)
     assert by_id(checks, "device.rknn_server")[0].status == FAIL
+    d = device(chip="RK3588", rknn_server="2.0.0b0", librknn_runtime="2.0.0b0", runtime_library="librknnrt.so", npu_driver="0.9.6", npu_driver_kind="rknpu")
+    checks = judge_device(d, ("rknn-toolkit2", "2.3.2"), matrix)
+    assert by_id(checks, "device.rknn_server")[0].status == WARN
 
 
 def test_server_runtime_skew_fails(matrix):
@@ -151,10 +156,10 @@ def test_fix_commands_for_the_board_itself_use_no_adb(matrix):
                    runtime_library="librknnrt.so", npu_driver="0.9.6", npu_driver_kind="rknpu")
     commands = [cmd for c in judge_device(local, ("rknn-toolkit2", "2.3.2"), matrix) if c.fix for cmd in c.fix.commands]
     assert commands and not any(cmd.startswith(("adb", "push", "shell")) for cmd in commands), commands
-    assert any(cmd.startswith("sudo cp rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so") for cmd in commands)
+    assert any(cmd.startswith("sudo cp rknn-toolkit2/rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so") for cmd in commands)
     remote = dict(local, serial="abc", transport="adb")
     commands = [cmd for c in judge_device(remote, ("rknn-toolkit2", "2.3.2"), matrix) if c.fix for cmd in c.fix.commands]
-    assert any(cmd.startswith("adb -s abc push rknpu2/") for cmd in commands)
+    assert any(cmd.startswith("adb -s abc push rknn-toolkit2/rknpu2/") for cmd in commands)
     assert "adb -s abc shell restart_rknn.sh" in commands
 
 

@@ -150,7 +150,7 @@ def test_generic_log_fix_points_at_the_exact_board_checks(capsys, tmp_path):
     log.write_text(LITE_LOG)
     main(["explain", str(log), "--emulate", "rk3568-android-rknpu2-1.4.0", "--json"])
     report = json.loads(capsys.readouterr().out)
-    finding = [c for c in report["checks"] if c["id"].startswith("log.") and c["fix"] and any(x.startswith("adb ") for x in c["fix"]["commands"])]
+    finding = [c for c in report["checks"] if c["id"].startswith("log.") and c["fix"] and any(x["argv"][0] == "adb" for x in c["fix"]["commands"])]
     assert finding and "board checks below give the exact ones" in finding[0]["fix"]["text"]
     board = [c for c in report["checks"] if c["subject"].startswith("device:") and c["fix"]]
-    assert any("/vendor/lib64/librknnrt.so" in cmd for c in board for cmd in c["fix"]["commands"])
+    assert any("/vendor/lib64/librknnrt.so" in cmd["argv"] for c in board for cmd in c["fix"]["commands"])

@@ -79,7 +79,7 @@ def test_mixed_problems_in_one_log_keep_line_numbers():
     assert found["model_runtime_version_mismatch"] == 15
     assert found["unsupported_cpu_op"] == 16
     assert found["rknn_server_too_old"] == 22
-    assert result.findings["rknn_server_too_old"].first.groups["rknn_server_min"] == "2.3.0"
+    assert result.findings["rknn_server_too_old"].first.groups["toolkit_version"] == "2.3.0"
     assert result.findings["model_platform_mismatch"].first.groups == {"model_chip": "RK3588", "board_chip": "RK3576"}
     assert result.lines == 23
 

@@ -83,16 +83,18 @@ def test_toolkit1_env_with_too_new_tensorflow(tmp_path):
 
     # The same environment through the real CLI: the host rules flag TensorFlow 2.6.0 (1.7.5 wants <= 2.2.0).
     code, report = cli_json("host", "--python", python)
-    assert code == 1
-    failing = [c for c in report["checks"] if c["status"] == "fail"]
-    assert any("tensorflow" in (c["id"] + " " + str(c.get("component"))) for c in failing), failing
+    # The vendor's framework table only recommends (docs/checks.md severity policy): warn, not fail.
+    flagged = [c for c in report["checks"] if c["status"] == "warn"]
+    assert any("tensorflow" in (c["id"] + " " + str(c.get("component"))) for c in flagged), report["checks"]
+    assert code == 0 and not [c for c in report["checks"] if c["status"] == "fail"]
     assert report["facts"]["host"]["packages"]["tensorflow"] == "2.6.0"
 
 
 def test_toolkit2_env_with_matching_pins(tmp_path):
     python, site = make_venv(tmp_path / "tk2")
     add_dist(site, "rknn-toolkit2", "2.3.2", module="rknn")
-    for name, version in (("numpy", "1.26.4"), ("onnx", "1.16.1"), ("protobuf", "4.25.4"), ("torch", "2.4.0")):
+    # setuptools < 82: RKNN() of 2.3.2 imports pkg_resources (pitfall.toolkit2-needs-pkg-resources)
+    for name, version in (("numpy", "1.26.4"), ("onnx", "1.16.1"), ("protobuf", "4.25.4"), ("torch", "2.4.0"), ("setuptools", "80.9.0")):
         add_dist(site, name, version, module={"protobuf": "google_pb"}.get(name))
 
     host = run_probe(python)

@@ -36,12 +36,25 @@ def load(name: str) -> dict:
         return tomllib.load(fh)
 
 
+def merged(*names: str) -> dict:
+    """Several files of the set read as one, as the loader does (toolkit2.toml + the generated wheel rows)."""
+    out: dict = {}
+    for name in names:
+        for key, value in load(name).items():
+            if isinstance(value, list):
+                out.setdefault(key, []).extend(value)
+            else:
+                out.setdefault(key, {}).update(value)
+    return out
+
+
 TK1 = load("toolkit1.toml")
-TK2 = load("toolkit2.toml")
+TK2 = merged("toolkit2.toml", "wheels_toolkit2.toml")
+WHEELS_TK2 = load("wheels_toolkit2.toml")
 PIT = load("pitfalls.toml")
 USB = load("usb.toml")
 META = load("matrix.toml")
-ALL_FILES = {"toolkit1.toml": TK1, "toolkit2.toml": TK2, "pitfalls.toml": PIT, "usb.toml": USB}
+ALL_FILES = {"toolkit1.toml": TK1, "toolkit2.toml": load("toolkit2.toml"), "wheels_toolkit2.toml": WHEELS_TK2, "pitfalls.toml": PIT, "usb.toml": USB}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -146,7 +159,9 @@ def test_pitfall_ids_unique_and_kebab_case():
 
 
 def test_pitfall_conditions_are_well_formed():
-    allowed = {"dist", "specifier", "dist_missing", "os", "arch", "python", "env_set", "env_unset", "gcc", "always"}
+    from rknn_envcheck.matrix import PITFALL_WHEN_KEYS as allowed
+    from packaging.requirements import Requirement
+
     for p in PIT["pitfall"]:
         when = p["when"]
         assert when and set(when) <= allowed, (p["id"], when)
@@ -155,6 +170,8 @@ def test_pitfall_conditions_are_well_formed():
             SpecifierSet(when["specifier"])
         if "python" in when:
             SpecifierSet(when["python"])
+        if "needs" in when:
+            assert not Requirement(when["needs"]).marker, p["id"]
         assert set(when.get("os", [])) <= {"linux", "windows", "darwin"}, p["id"]
         assert p["level"] in ("fail", "warn", "info")
         assert p["message"].strip() and p["fix"].strip()
@@ -436,7 +453,11 @@ ARCH = {"x86_64": "linux_x86_64", "aarch64": "linux_aarch64"}
 
 def _tk2_reqs(version, python, platform):
     return [r for r in rows_for(TK2, "requirement", "rknn-toolkit2", version)
-            if python in r.get("python", [python]) and platform in r.get("platform", [platform]) and r["kind"] != "requires-dist"]
+            if python in r.get("python", [python]) and platform in r.get("platform", [platform])]
+
+
+def _on_pypi(package, version, python, platform):
+    return any(python in w["python"] and w.get("on_pypi") for w in rows_for(TK2, "wheel", package, version, platform=platform))
 
 
 @needs_shared
@@ -457,7 +478,9 @@ def test_toolkit2_requirement_files_every_pinned_column():
                 assert row is not None, (version, python, platform, column)
                 expected = column + cell.strip("()")
                 assert str(Requirement(row["requirement"])) == str(Requirement(expected)), (version, python, platform, row["requirement"], expected)
-                assert row["kind"] == ("user-guide" if cell.startswith("(") else "requirements-file")
+                # Where PyPI has the wheel, the generator keeps its METADATA (identical pins) instead of the file.
+                file_kind = "requires-dist" if _on_pypi("rknn-toolkit2", version, python, platform) else "requirements-file"
+                assert row["kind"] == ("user-guide" if cell.startswith("(") else file_kind), (version, python, platform, column, row["kind"])
                 checked += 1
     assert checked > 500
 
@@ -522,8 +545,23 @@ def test_toolkit2_framework_rows():
 
 def test_toolkit2_board_stack_rules():
     fail = [r for r in TK2["board_stack"] if r["level"] == "fail"]
-    assert any(r["component"] == "rknn_server" and r["specifier"] == ">=2.3.0" and covers(r["versions"], "2.3.2") for r in fail)
-    assert not any(covers(r["versions"], "2.2.0") for r in fail)
+    # librknn_api.so of 2.2.0 / 2.3.2 / 2.5.0 refuses only rknn_server <= 1.2.0 (read from the binaries)
+    server = [r for r in fail if r["component"] == "rknn_server"]
+    assert len(server) == 1 and server[0]["specifier"] == ">1.2.0" and "WHL" in server[0]["source"]
+    assert all(covers(server[0]["versions"], v) for v in ("2.2.0", "2.3.2", "2.5.0")) and not covers(server[0]["versions"], "2.1.0")
+    assert not SpecifierSet(server[0]["specifier"]).contains("1.2.0") and SpecifierSet(server[0]["specifier"]).contains("2.0.0b0", prereleases=True)
+    # format-6 models (toolkit2 >= 1.5.2) cannot load on librknnrt < 1.5.2: a hard boundary
+    rt = [r for r in fail if r["component"] == "librknnrt"]
+    assert len(rt) == 1 and covers(rt[0]["versions"], "1.5.2") and not covers(rt[0]["versions"], "1.5.0")
+    assert not SpecifierSet(rt[0]["specifier"]).contains("1.5.0") and SpecifierSet(rt[0]["specifier"]).contains("1.5.2")
+    # no 2.5.0 board runtime is published: its rows ask for the newest published one (2.3.2)
+    for package in ("rknn-toolkit2", "rknn-toolkit-lite2"):
+        for r in rows_for(TK2, "board_stack", package, "2.5.0"):
+            if r["component"] in ("librknnrt", "librknnmrt", "rknn_server") and r["level"] == "warn":
+                assert SpecifierSet(r["specifier"]).contains("2.3.2") and "newest published" in r["note"], r
+    # librknnmrt 1.3.0b0 is the only 1.3.x RV1106 runtime: toolkit2 1.3.0's row must accept it
+    mrt = rows_for(TK2, "board_stack", "rknn-toolkit2", "1.3.0", component="librknnmrt")
+    assert mrt and all(SpecifierSet(r["specifier"]).contains("1.3.0b0", prereleases=True) for r in mrt)
     drv = [r for r in rows_for(TK2, "board_stack", "rknn-toolkit2", "2.3.2", component="npu_driver")]
     assert drv and all(r["level"] == "warn" for r in drv) and any(r["specifier"] == ">=0.9.2" for r in drv)
     for version in releases(TK2, "rknn-toolkit2"):
@@ -575,3 +613,80 @@ def test_shipped_set_loads_with_the_validator():
     assert m.is_release("rknn-toolkit2", "1.4.0-22dcfef4") and not m.is_release("rknn-toolkit", "1.5.0")
     assert m.chip_from_compatible("rockchip,rv1126b-evb\x00rockchip,rv1126b\x00")["name"] == "RV1126B"
     assert m.chip_from_compatible("rockchip,rk3588s-orangepi-5\x00rockchip,rk3588\x00")["name"] == "RK3588"
+
+
+# ----------------------------------------------------------------------------- severity policy (docs/checks.md)
+
+# What a `fail` row must cite: the wheel's metadata, a vendor binary, a release note, a vendor
+# document stating the condition does not work, or a reproduced breakage.
+HARD_EVIDENCE = ("Requires-Dist", "METADATA", "[WHL", "objdump", "strings", "Invalid RKNN model version", "CHANGELOG",
+                 "note 3", "reproduced", "observed", "seed §")
+# The vendor's version tables only recommend.
+RECOMMENDATION_TABLES = ("API-TK2-2.3.2] §1.3", "UG-1.7.5 Tables", "TS-1.7.5 Tables", "QS-1.6.0] §3.4")
+
+
+def _all_rows(table):
+    for name, data in ALL_FILES.items():
+        for row in data.get(table, []):
+            yield name, row
+
+
+def test_severity_policy_framework_rows():
+    seen = 0
+    for name, row in _all_rows("framework"):
+        assert row.get("level") in ("fail", "warn"), (name, row)
+        if row["level"] == "fail":
+            assert any(e in row["source"] for e in HARD_EVIDENCE), (name, row["source"])
+            assert not any(t in row["source"] for t in RECOMMENDATION_TABLES), (name, row["source"])
+        if any(t in row["source"] for t in RECOMMENDATION_TABLES):
+            assert row["level"] == "warn", (name, row)  # a table value stricter than the wheel, never reproduced
+        seen += 1
+    assert seen >= 40
+
+
+def test_severity_policy_board_stack_rows():
+    fails = 0
+    for name, row in _all_rows("board_stack"):
+        if row["level"] == "fail":
+            fails += 1
+            assert any(e in row["source"] for e in HARD_EVIDENCE), (name, row["source"])
+            assert "(inferred)" not in row["source"], (name, row)
+        elif any(t in row["source"] for t in RECOMMENDATION_TABLES):
+            assert row["level"] == "warn"
+    assert fails >= 2
+
+
+def test_severity_policy_requirement_kinds():
+    """`requires-dist` (pip enforces it: fail) only from a wheel's own METADATA; the rest only recommend."""
+    kinds = set()
+    for name, row in _all_rows("requirement"):
+        kinds.add(row["kind"])
+        if row["kind"] == "requires-dist":
+            assert any(e in row["source"] for e in ("Requires-Dist", "METADATA")), (name, row["source"])
+    assert kinds == {"requires-dist", "requirements-file", "user-guide"}
+
+
+def test_severity_policy_pitfall_fail_rows_cite_evidence():
+    for row in PIT["pitfall"]:
+        if row["level"] == "fail":
+            assert row["source"].strip() and "(inferred)" not in row["source"], row["id"]
+
+
+def test_generated_wheel_rows_are_marked_and_complete():
+    text = (MATRICES / "wheels_toolkit2.toml").read_text(encoding="utf-8")
+    assert text.startswith("# GENERATED by scripts/import_wheel_metadata.py") and "do not edit by hand" in text.splitlines()[0]
+    files = {f for row in WHEELS_TK2["wheel"] for f in row["files"]}
+    # every wheel row names its files; vendor-only ones say where to download them
+    for row in WHEELS_TK2["wheel"]:
+        assert len(row["files"]) == len(row["python"]) or row["package"] == "rknn-toolkit-lite2", row
+        if not row["on_pypi"]:
+            assert len(row["download"]) == len(row["files"]) and all(u.startswith("https://github.com/airockchip/rknn-toolkit2/raw/") for u in row["download"])
+    assert "rknn_toolkit2-2.2.0-cp38-cp38-manylinux_2_17_x86_64.manylinux2014_x86_64.whl" in files
+    pypi_220 = [r for r in WHEELS_TK2["wheel"] if r["versions"] == ["2.2.0"] and r["package"] == "rknn-toolkit2" and r["on_pypi"]]
+    assert len(pypi_220) == 1 and "3.8" not in pypi_220[0]["python"]  # PyPI's cp38 build is 2.2.1
+    # 2.5.0: one requires-dist set per Python, and cp36 differs from cp38+
+    onnx_250 = {tuple(r["python"]): r["requirement"] for r in WHEELS_TK2["requirement"]
+                if r["package"] == "rknn-toolkit2" and r["versions"] == ["2.5.0"] and r["platform"] == ["linux_x86_64"]
+                and Requirement(r["requirement"]).name == "onnx"}
+    assert onnx_250 == {("3.6",): "onnx>=1.10.0,<=1.11.0", ("3.7",): "onnx>=1.10.0,<=1.18.0",
+                        ("3.8", "3.9", "3.10", "3.11", "3.12"): "onnx>=1.16.1,<=1.18.0"}

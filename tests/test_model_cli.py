@@ -31,7 +31,7 @@ def run_cli(capsys, *argv):
         (b"\x18\0\0\0TFL3\0\0" + b"\0" * 32, "TensorFlow Lite"),
         (b"RKNN\0\0\0\0" + (1).to_bytes(8, "little") + (2**63).to_bytes(8, "little") + b"{}" * 8, "data section is 9223372036854775808 bytes"),
         (b"RKNN\0\0\0\0" + (6).to_bytes(8, "little") + (0).to_bytes(8, "little") + b"\0" * 40 + (2**40).to_bytes(8, "little") + b"{}",
-         "exceeds the 64 MiB limit"),
+         "exceeds the 16 MiB limit"),
     ],
     ids=["zero-byte", "truncated", "random", "renamed-onnx", "renamed-tflite", "huge-data", "huge-json"],
 )
@@ -78,7 +78,7 @@ def test_facts_board_fail_exit_1_and_json(tmp_path, capsys):
     report = json.loads(out)
     checks = {c["id"]: c for c in report["checks"]}
     assert checks["model.format"]["status"] == "fail"
-    assert any("librknnrt.so /usr/lib/librknnrt.so" in cmd for cmd in checks["model.format"]["fix"]["commands"])
+    assert any("librknnrt.so /usr/lib/librknnrt.so" in cmd["display"] for cmd in checks["model.format"]["fix"]["commands"])
     assert report["facts"]["devices"][0]["serial"] == "A1"
 
 

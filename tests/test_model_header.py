@@ -211,7 +211,7 @@ def test_json_size_beyond_limit_is_refused_without_allocating(tmp_path):
     data = b"RKNN\0\0\0\0" + struct.pack("<QQ", 1, 0) + struct.pack("<Q", MAX_JSON_BYTES + 1) + b"{}"
     with pytest.raises(ModelFileError) as err:
         read_model_info(write(tmp_path, "m.rknn", data))
-    assert "exceeds the 64 MiB limit" in str(err.value)
+    assert f"exceeds the {MAX_JSON_BYTES >> 20} MiB limit" in str(err.value)
 
 
 def test_json_size_beyond_file_is_refused(tmp_path):

@@ -114,7 +114,8 @@ def test_v1_non_precompiled_on_mini_driver_fails(tmp_path, matrix):
     mini = checks["model.mini_driver"]
     assert mini.status == "fail"
     assert "pre_compile=True" in mini.fix.commands[0]
-    assert "adb -s SER1 push rknpu/drivers/linux-aarch64/* /" in mini.fix.commands  # the full driver, not -mini
+    # the full driver, not -mini; an argv cannot hold a shell glob, so the folder's usr/ is pushed
+    assert "adb -s SER1 push rknpu/drivers/linux-aarch64/usr /" in mini.fix.commands
     assert checks["model.pre_compiled"].status == "skipped"
 
 
@@ -129,7 +130,8 @@ def test_v1_precompiled_on_driver_older_than_0_9_6_fails(tmp_path, matrix):
     checks = judge(tmp_path, v1_precompiled_online(), board("RK1808", "0.9.5", "0.9.5"), matrix)
     pre = checks["model.pre_compiled"]
     assert pre.status == "fail" and "0.9.6" in pre.message
-    assert pre.fix.commands[0] == "git clone --depth 1 https://github.com/rockchip-linux/rknpu"
+    # the rknpu commit of the planned release — the model's toolkit, 1.6.0 (toolkit1.md §3.2) — not HEAD
+    assert pre.fix.commands[:2] == ["git clone https://github.com/rockchip-linux/rknpu", "git -C rknpu checkout b010399"]
 
 
 def test_v1_precompiled_by_old_toolkit_fails_on_new_driver(tmp_path, matrix):
@@ -145,7 +147,7 @@ def test_v1_precompiled_drift_warns(tmp_path, matrix):
     checks = judge(tmp_path, v1_precompiled_offline(), board("RV1126", "1.6.0", "1.6.0"), matrix)
     assert checks["model.pre_compiled"].status == "warn"
     assert checks["model.toolkit_runtime"].status == "warn"
-    assert "adb -s SER1 push rknpu/drivers/linux-armhf-puma/* /" in checks["model.toolkit_runtime"].fix.commands
+    assert "adb -s SER1 push rknpu/drivers/linux-armhf-puma/usr /" in checks["model.toolkit_runtime"].fix.commands
 
 
 def test_v1_precompiled_blob_for_other_npu_fails(tmp_path, matrix):
@@ -203,7 +205,7 @@ def test_models_over_2_gb_need_rknn_server_2(tmp_path):
     import struct
 
     from rknn_envcheck.matrix import load_matrix
-    from rknn_envcheck.rules.model import preflight
+    from rknn_envcheck.model import preflight
 
     meta = _json.dumps({"name": "rknn model", "version": "2.3.2", "target_platform": ["rk3588"], "network_platform": "ONNX"}).encode()
     data_size = 2 * 1024 ** 3 + 100 * 1024 ** 2

@@ -50,7 +50,7 @@ def test_no_rules(tmp_path, capsys):
     rules = checks["udev.rules"]
     assert rules["status"] == "warn" and "no udev rules file mentions vendor 2207" in rules["message"]
     # the fix installs into the same tree the status was read from
-    assert any(c.endswith(f"udev --install --root {tmp_path}") and c.startswith("sudo ") for c in rules["fix"]["commands"])
+    assert any(c.endswith(f"udev --install --root {tmp_path}") and c.startswith("sudo ") for c in (x["display"] for x in rules["fix"]["commands"]))
     assert code == 0
 
 
@@ -96,7 +96,7 @@ def test_devices_as_root(tmp_path, capsys):
     assert ok["status"] == "ok" and ok["message"].count("root can open every device") == 1
     # The rules grant it but the node predates them: re-apply (trigger) or replug.
     assert stale["status"] == "warn" and "replug" in stale["fix"]["text"]
-    assert "sudo udevadm trigger --subsystem-match=usb --attr-match=idVendor=2207" in stale["fix"]["commands"]
+    assert "sudo udevadm trigger --subsystem-match=usb --attr-match=idVendor=2207" in [x["display"] for x in stale["fix"]["commands"]]
     assert "ADB" in ok["message"]  # labelled from matrices/usb.toml
     assert missing["status"] == "unknown"
     assert code == 3
@@ -121,7 +121,7 @@ def test_device_not_openable_by_a_normal_user_fails(public_tmp):
     checks = {c["id"]: c for c in json.loads(proc.stdout)["checks"]}
     dev = checks["udev.device.2-3"]
     assert dev["status"] == "fail" and "cannot open" in dev["message"] and "no permissions" in dev["message"]
-    assert any("udev --install" in c for c in dev["fix"]["commands"])
+    assert any("udev --install" in c for c in (x["display"] for x in dev["fix"]["commands"]))
     assert proc.returncode == 1
 
 

@@ -1,6 +1,7 @@
 """Boards over ADB: adbutils against the adb server at ANDROID_ADB_SERVER_HOST/PORT (or
 --adb-host/--adb-port), as `adb -H/-P` would use. Never kills or restarts the user's server;
-starts one only when none runs and the user did not forbid it. Every call has an explicit
+starts one only when none runs and the caller's policy allows it (gather.adb_start_decision:
+the doctor only when USB shows a Rockchip board in ADB mode). Every call has an explicit
 timeout (adbutils' default is 600 s)."""
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ def load_adbutils():
 
     if "adbutils" in sys.modules:
         return sys.modules["adbutils"]
+    env_port()  # a bad $ANDROID_ADB_SERVER_PORT: one line and exit 2, not adbutils' traceback
 
     class _Unavailable:
         def __init__(self, *args, **kwargs):
@@ -100,9 +102,26 @@ def load_adbutils():
     return adbutils
 
 
+def env_port() -> int | None:
+    """$ANDROID_ADB_SERVER_PORT as adb reads it: unset = None; set, it must be a number 1-65535
+    (adb itself refuses "" and "abc" too). Checked before adbutils is imported, whose import
+    calls int() on it and would end the run with a traceback."""
+    value = os.environ.get("ANDROID_ADB_SERVER_PORT")
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isascii() and text.isdigit() and 0 < int(text) < 65536:
+        return int(text)
+    from rknn_envcheck.errors import UsageError
+    from rknn_envcheck.render.common import cut
+
+    raise UsageError(f"environment variable ANDROID_ADB_SERVER_PORT={cut(repr(value))} is not a TCP port number (1-65535), "
+                     "as adb also requires; unset it (unset ANDROID_ADB_SERVER_PORT) or set it to the adb server's port, e.g. 5037")
+
+
 def endpoint(host: str | None = None, port: int | None = None) -> AdbEndpoint:
     env_host = os.environ.get("ANDROID_ADB_SERVER_HOST")
-    env_port = os.environ.get("ANDROID_ADB_SERVER_PORT")
+    port_from_env = env_port()
     how = []
     if host:
         how.append("--adb-host")
@@ -111,13 +130,8 @@ def endpoint(host: str | None = None, port: int | None = None) -> AdbEndpoint:
         how.append("ANDROID_ADB_SERVER_HOST")
     if port is not None:
         how.append("--adb-port")
-    elif env_port:
-        try:
-            port = int(env_port)
-        except ValueError:
-            from rknn_envcheck.errors import UsageError
-
-            raise UsageError(f"ANDROID_ADB_SERVER_PORT={env_port!r} is not a port number") from None
+    elif port_from_env is not None:
+        port = port_from_env
         how.append("ANDROID_ADB_SERVER_PORT")
     port = DEFAULT_PORT if port is None else port
     if not 0 < port < 65536:
@@ -166,8 +180,10 @@ def start_server(ep: AdbEndpoint, timeout: float = 20.0) -> tuple[bool, str, str
     return True, f"started an adb server on port {ep.port} with {binary}", binary
 
 
-def list_boards(ep: AdbEndpoint, timeout: float = 5.0, allow_start: bool = True) -> AdbListing:
-    listing = AdbListing(endpoint=ep, running=server_listening(ep))
+def list_boards(ep: AdbEndpoint, timeout: float = 5.0, allow_start: bool = True, running: bool | None = None) -> AdbListing:
+    """The boards the server lists. `running`: whether a server already listens (None = look);
+    when none does, one is started only if `allow_start` (the caller's start policy)."""
+    listing = AdbListing(endpoint=ep, running=server_listening(ep) if running is None else running)
     if not listing.running:
         if not allow_start:
             listing.error = f"no adb server at {ep.host}:{ep.port} (and --no-start-server was given)"
@@ -226,8 +242,11 @@ class AdbSession:
         except (adbutils.AdbError, EOFError, OSError) as exc:
             raise BoardError(_kind(exc), f"adb: {exc}") from None
         try:
-            result = self._device.shell2(command, timeout=timeout, v2="shell_v2" in features, encoding=None)
-        except adbutils.AdbTimeout:
+            if "shell_v2" in features:
+                stdout, stderr, code = _shell_v2_capped(self._device, command, timeout)
+            else:
+                stdout, stderr, code = _shell_v1_capped(self._device, command, timeout)
+        except (adbutils.AdbTimeout, socket.timeout):
             raise BoardError("timeout", f"the board did not finish the probe within {timeout:g}s (hung?)") from None
         except EOFError:
             raise BoardError("disconnected", "the board closed the connection in the middle of the probe") from None
@@ -235,8 +254,101 @@ class AdbSession:
             raise BoardError(_kind(exc), f"adb: {exc.args[0] if exc.args else exc}") from None
         except OSError as exc:
             raise BoardError("disconnected", f"adb connection failed: {exc}") from None
-        stdout = result.stdout if "shell_v2" in features else result.output
-        return ShellResult(stdout.decode("utf-8", "replace"), result.stderr.decode("utf-8", "replace"), result.returncode)
+        return ShellResult(stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"), code)
+
+
+# The most a board may answer to one probe command (stdout + stderr). The probe's answer is a few
+# KB; a board (or anything speaking adb) that sends more is cut off here instead of filling memory
+# — adbutils' own readers keep everything, and join it quadratically.
+MAX_BOARD_OUTPUT = 16 << 20
+_V1_EXIT_MARK = b"X4EXIT:"
+
+
+class _Deadline:
+    """One wall-clock budget for a whole command: a board trickling a byte per socket timeout
+    cannot hold the run longer than `timeout` seconds."""
+
+    def __init__(self, timeout: float):
+        import time
+
+        self._now = time.monotonic
+        self.end = self._now() + timeout
+
+    def recv(self, conn, size: int) -> bytes:
+        left = self.end - self._now()
+        if left <= 0:
+            raise socket.timeout("deadline")
+        conn.settimeout(left)
+        return conn.recv(size)
+
+
+def _too_large(total: int) -> BoardError:
+    return BoardError("protocol", f"the board's answer exceeded {MAX_BOARD_OUTPUT >> 20} MiB ({total} bytes read, then stopped); "
+                                  "a probe answer is a few KB — something on the board printed far more than asked")
+
+
+def _read_exact(deadline: _Deadline, conn, size: int) -> bytes:
+    parts, got = [], 0
+    while got < size:
+        chunk = deadline.recv(conn, min(size - got, 1 << 16))
+        if not chunk:
+            raise EOFError(f"expected {size} bytes, got {got}")
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def _shell_v2_capped(device, command: str, timeout: float) -> tuple[bytes, bytes, int | None]:
+    """adb's shell v2 protocol (5-byte header: id, u32 LE length): stdout (1), stderr (2), exit (3)."""
+    deadline = _Deadline(timeout)
+    c = device.open_transport(timeout=timeout)
+    try:
+        c.send_command(f"shell,v2:{command}")
+        c.check_okay()
+        out, err, total = [], [], 0
+        while True:
+            header = _read_exact(deadline, c.conn, 5)
+            length = int.from_bytes(header[1:5], "little")
+            if total + length > MAX_BOARD_OUTPUT:
+                raise _too_large(total)
+            data = _read_exact(deadline, c.conn, length) if length else b""
+            total += length
+            if header[0] == 1:
+                out.append(data)
+            elif header[0] == 2:
+                err.append(data)
+            elif header[0] == 3:
+                return b"".join(out), b"".join(err), data[0] if data else None
+    finally:
+        c.close()
+
+
+def _shell_v1_capped(device, command: str, timeout: float) -> tuple[bytes, bytes, int | None]:
+    """shell v1 has no exit status or stderr channel: the status is echoed after a marker."""
+    deadline = _Deadline(timeout)
+    c = device.open_transport(timeout=timeout)
+    try:
+        c.send_command(f"shell:{command}; echo {_V1_EXIT_MARK.decode()}$?")
+        c.check_okay()
+        parts, total = [], 0
+        while True:
+            chunk = deadline.recv(c.conn, 1 << 16)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > MAX_BOARD_OUTPUT + 64:
+                raise _too_large(total)
+            parts.append(chunk)
+    finally:
+        c.close()
+    output = b"".join(parts)
+    mark = output.rfind(_V1_EXIT_MARK)
+    if mark == -1:
+        from adbutils import AdbError
+
+        raise AdbError("shell output invalid")
+    code = output[mark + len(_V1_EXIT_MARK):].strip()
+    return output[:mark], b"", int(code) if code.isdigit() else None
 
 
 def _kind(exc) -> str:

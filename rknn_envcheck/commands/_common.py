@@ -18,9 +18,17 @@ def emit(report, args) -> int:
             save_facts(report.facts, save)
             if fmt == "text":
                 report.notes.append(f"facts saved to {save} (replay with: rknn-envcheck check --facts {save})")
-    sys.stdout.write(render(report, fmt, getattr(args, "verbose", False)))
-    sys.stdout.flush()
-    return report.exit_code(getattr(args, "strict", False))
+    strict = getattr(args, "strict", False)
+    text = render(report, fmt, getattr(args, "verbose", False), strict)
+    output = getattr(args, "output", None)
+    if output:
+        from rknn_envcheck.safeio import write_text
+
+        write_text(output, text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return report.exit_code(strict)
 
 
 def load_matrix_for(args):

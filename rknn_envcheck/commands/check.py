@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def add_arguments(parser) -> None:
-    from rknn_envcheck.cli import add_output_options
+    from rknn_envcheck.options import add_output_options
 
     parser.add_argument("--facts", metavar="FILE", required=True, help="facts JSON written by --save-facts (schema: docs/facts.md)")
     parser.add_argument("--toolkit", metavar="V", help="judge for this toolkit instead of the one in the facts (e.g. rknn-toolkit2==2.3.2)")
@@ -14,9 +14,9 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from rknn_envcheck.commands._common import emit, load_matrix_for
     from rknn_envcheck.evaluate import evaluate
-    from rknn_envcheck.facts import load_facts
+    from rknn_envcheck.pipeline import FactsFileSource, gather
 
-    facts = load_facts(args.facts)
+    facts, _ = gather([FactsFileSource(args.facts)], facts={})
     matrix = load_matrix_for(args)
     report = evaluate(facts, matrix, command=f"check --facts {args.facts}", toolkit=args.toolkit)
     if not (facts.get("host") or facts.get("devices")):

@@ -16,8 +16,9 @@ def run(args) -> int:
     from datetime import datetime, timezone
 
     from rknn_envcheck.commands._common import load_matrix_for
-    from rknn_envcheck.facts import atomic_write_text
-    from rknn_envcheck.resolver import candidates_for, render_constraints
+    from rknn_envcheck.safeio import write_text
+    from rknn_envcheck.resolver import candidates_for, install_argv, render_constraints, vendor_wheel_note
+    from rknn_envcheck.shellcmd import cmd
 
     matrix = load_matrix_for(args)
     cands, inputs = candidates_for(matrix, toolkit=args.toolkit, python=args.python, platform=args.platform)
@@ -27,10 +28,14 @@ def run(args) -> int:
                          f"  see: rknn-envcheck resolve --python {inputs['python']} --platform {inputs['platform']}\n")
         return 1
     written = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    text = render_constraints(matrix, cand.package, cand.version, inputs["python"], inputs["platform"], written)
+    text = render_constraints(matrix, cand.package, cand.version, inputs["python"], inputs["platform"], written, cand)
     if args.output:
-        atomic_write_text(args.output, text)
-        sys.stderr.write(f"wrote {args.output} ({text.count(chr(10)) - 4} constraints); use: pip install -c {args.output} {cand.package}=={cand.version}\n")
+        write_text(args.output, text)
+        count = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+        if cand.install_from == "vendor":
+            sys.stderr.write(f"note: {vendor_wheel_note(cand, inputs['python'], inputs['platform'])}\n")
+        use = cmd("pip", "install", "-c", args.output, *install_argv(cand))
+        sys.stderr.write(f"wrote {args.output} ({count} constraints); use: {use.display()}\n")
     else:
         sys.stdout.write(text)
     return 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def add_arguments(parser) -> None:
-    from rknn_envcheck.cli import add_output_options
+    from rknn_envcheck.options import add_output_options
     from rknn_envcheck.board_options import add_board_arguments
 
     add_board_arguments(parser, single=True)
@@ -15,32 +15,32 @@ def run(args) -> int:
     from rknn_envcheck.commands._common import emit, load_matrix_for
     from rknn_envcheck.errors import UsageError
     from rknn_envcheck.evaluate import evaluate
-    from rknn_envcheck.facts import new_facts
-    from rknn_envcheck.gather import gather_boards
-    from rknn_envcheck.rules.toolkit import installed_toolkit
+    from rknn_envcheck.pipeline import BoardsSource, ThisToolkitSource, gather
 
     if not (args.id or args.all or args.emulate or args.local):
         raise UsageError("say which board: --id SERIAL, --all, --emulate PROFILE or --local")
     if args.sysroot and not args.local:
         raise UsageError("--sysroot goes with --local")
     matrix = load_matrix_for(args)
-    facts = new_facts()
-    devices, connection_checks = gather_boards(args, matrix)
-    facts["devices"] = devices
+    # The adb listing goes to facts["adb"] (judged by evaluate); without --toolkit boards are
+    # judged for the toolkit of the Python running this tool (metadata only, no import).
+    sources = [BoardsSource(args, matrix)]
+    if args.toolkit is None and not args.local:
+        sources.append(ThisToolkitSource())
+    facts, _ = gather(sources)
     toolkit = args.toolkit
-    if toolkit is None and not args.local:
-        # Judge against the toolkit of the Python running this tool (metadata only, no import).
-        from rknn_envcheck.probes.host import probe_in_process
+    if toolkit is None and (facts.get("host") or {}).get("packages"):
+        from rknn_envcheck.versions import try_parse
 
-        host = probe_in_process()
-        found = installed_toolkit(host)
-        if found:
-            toolkit = f"{found[0]}=={found[1]}"
-            facts["host"] = {"packages": {found[0]: found[1]}}
+        package, version = next(iter(facts["host"]["packages"].items()))
+        if try_parse(version) is not None:  # else evaluate() notes it and judges the boards on their own
+            toolkit = f"{package}=={version}"
     report = evaluate(facts, matrix, command="device", toolkit=toolkit, host=False)
-    if connection_checks:
+    if "connection" in report.subjects:
+        report.subjects.pop("connection")
         report.subjects = {"connection": "Connection", **report.subjects}
-        report.checks[:0] = connection_checks
+        connection = [c for c in report.checks if c.subject == "connection"]
+        report.checks[:] = connection + [c for c in report.checks if c.subject != "connection"]
     if toolkit:
         report.notes.append(f"boards judged for {toolkit}")
     else:

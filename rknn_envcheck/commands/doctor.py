@@ -3,11 +3,11 @@ from __future__ import annotations
 
 
 def add_arguments(parser) -> None:
-    from rknn_envcheck.cli import add_output_options
+    from rknn_envcheck.options import add_output_options
     from rknn_envcheck.board_options import add_board_arguments
 
     add_board_arguments(parser, single=False)
-    parser.add_argument("--python", metavar="PATH", help="inspect this interpreter instead of the one running rknn-envcheck")
+    parser.add_argument("--python", metavar="PATH", help="inspect this interpreter; without it the active virtual or conda environment is inspected, else python3 on PATH")
     parser.add_argument("--toolkit", metavar="V", help="judge for this toolkit (e.g. rknn-toolkit2==2.3.2) instead of the installed one")
     parser.add_argument("--model", metavar="FILE", action="append", help="also preflight this .rknn model against every board (repeatable)")
     parser.add_argument("--no-boards", action="store_true", help="check the host only")
@@ -15,76 +15,107 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from concurrent.futures import ThreadPoolExecutor
-
     from rknn_envcheck.commands._common import emit, load_matrix_for
     from rknn_envcheck.evaluate import evaluate
-    from rknn_envcheck.facts import new_facts
-    from rknn_envcheck.gather import gather_boards, ntb_devices
-    from rknn_envcheck.probes.host import gather_host
+    from rknn_envcheck.pipeline import START_IF_USB, BoardsSource, HostSource, NtbSource, gather
 
     matrix = load_matrix_for(args)
-    facts = new_facts()
-    if not (args.no_boards or args.emulate):
-        # Import adbutils before the threads start: it is pure CPU, and under the GIL it would only
-        # slow the host gathering down; the board thread then mostly waits on sockets.
-        from rknn_envcheck.boards.adb import load_adbutils
+    want_adb = not (args.no_boards or args.emulate)
+    sources = [HostSource(args.python, max(args.timeout, 5.0), matrix=matrix)]
+    if not args.no_boards:
+        sources.append(BoardsSource(args, matrix, start_policy=START_IF_USB))  # a crash: a `crashed` row, the host stands
+    if want_adb:
+        sources.append(NtbSource(min(args.timeout, 3.0)))
+    # Read while the probes run (stat and listdir calls: they wait on the kernel, not the GIL).
+    elsewhere = _Elsewhere()
+    elsewhere.start()
+    facts, crashed = gather(sources)
+    models = _read_models(args.model or [])
+    if models:
+        from rknn_envcheck.rules.model_needs import model_fact
 
-        load_adbutils()
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        host_future = pool.submit(gather_host, args.python, max(args.timeout, 5.0), matrix=matrix)
-        adb_info: dict = {}
-        boards_future = None if args.no_boards else pool.submit(gather_boards, args, matrix, adb_info=adb_info)
-        ntb_future = None if (args.no_boards or args.emulate) else pool.submit(ntb_devices, min(args.timeout, 3.0))
-        host = host_future.result()
-        devices, connection_checks = _boards_or_crash(boards_future)
-        ntb, ntb_binary, ntb_error = ntb_future.result() if ntb_future else ([], None, None)
-    facts["host"] = host
-    facts["devices"] = devices + ntb
-    if adb_info:
-        facts["adb"] = adb_info  # the adb server was asked: lets the USB-vs-adb rule judge "not listed"
+        # headers are facts: each board's one install plan covers what the models need
+        facts["models"] = [model_fact(info) for info in models]
     report = evaluate(facts, matrix, command="doctor", toolkit=args.toolkit)
     report.compact = True
-    connection = list(connection_checks)
-    if not args.no_boards:
-        if ntb_error:
-            from rknn_envcheck.report import UNKNOWN, Check
-
-            connection.append(Check("connection.ntb", "NTB boards", UNKNOWN, subject="connection", component="npu_transfer_proxy",
-                                    observed=ntb_error, how=f"{ntb_binary} devices", message=ntb_error))
-    if connection or "connection" in report.subjects:
+    elsewhere.join()
+    other = _toolkit_elsewhere(facts.get("judged_environment"), elsewhere.found)
+    if other:
+        report.notes.append(other)
+    if crashed or "connection" in report.subjects:
         report.subjects.pop("connection", None)
         report.subjects = {"host": report.subjects.pop("host", "Host"), "connection": "Connection (adb, USB, NTB)", **report.subjects}
-        report.checks.extend(connection)
-    for model in args.model or []:
-        _preflight(report, model, facts["devices"], matrix)
+        report.checks.extend(crashed)
+    for info in models:
+        _preflight(report, info, facts, matrix, args.toolkit)
     return emit(report, args)
 
 
-def _boards_or_crash(future):
-    """A bug while gathering boards becomes a `crashed` row; the host part of the report stands."""
-    from rknn_envcheck.errors import UsageError
-    from rknn_envcheck.report import CRASHED, Check
+def _read_models(paths) -> list:
+    """The headers of the --model files (ModelFileError: exit 2 before anything is judged)."""
+    from rknn_envcheck.model import read_model_info
 
-    if future is None:
-        return [], []
-    try:
-        return future.result()
-    except UsageError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        return [], [Check("connection.boards", "Boards", CRASHED, subject="connection", component="rknn-envcheck",
-                          message=f"listing or inspecting the boards failed ({type(exc).__name__}: {exc}); this is a bug in rknn-envcheck, please report it")]
+    return [read_model_info(path) for path in paths]
 
 
-def _preflight(report, path, devices, matrix) -> None:
+def _preflight(report, info, facts, matrix, toolkit) -> None:
     """Each --model against every inspected board (or, with none, what a board would need)."""
-    from rknn_envcheck.model import preflight
+    from rknn_envcheck.evaluate import host_toolkit
+    from rknn_envcheck.fixplan import board_toolkit, plan_for
+    from rknn_envcheck.rules.model import judge_model
 
-    boards = [d for d in devices if d.get("state") == "device" and not d.get("probe_error")] or [None]
+    path = info.path
+    toolkit = facts.get("judged_for") if toolkit is None else toolkit
+    target = host_toolkit(facts, matrix, toolkit)
+    boards = [d for d in facts["devices"] if d.get("state") == "device" and not d.get("probe_error")] or [None]
     for device in boards:
         subject = f"model:{path}" + (f"@{device.get('serial')}" if device else "")
         report.subjects[subject] = f"Model {path}" + (f" on board {device.get('serial')}" if device else " (no board: minimum board versions)")
-        for check in preflight(path, device, matrix):
+        plan = plan_for(facts, device, board_toolkit(device, target, bool(toolkit)), matrix) if device is not None else None
+        for check in judge_model(info, device, matrix, plan):
             check.subject = subject
             report.add(check)
+
+
+class _Elsewhere:
+    """probes.pythons.discover(fast=True) in a thread: the environments of VIRTUAL_ENV,
+    CONDA_PREFIX and PATH whose dist-info folder names hold a toolkit or its frameworks."""
+
+    def __init__(self):
+        import threading
+
+        self.found: list = []
+        self._thread = threading.Thread(target=self._run, name="rknn-envcheck-pythons", daemon=True)
+
+    def _run(self) -> None:
+        from rknn_envcheck.probes.pythons import discover
+
+        try:
+            self.found = discover(fast=True)
+        except OSError:
+            self.found = []  # a hint only: an unreadable folder must not stop the doctor
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self) -> None:
+        self._thread.join()
+
+
+def _toolkit_elsewhere(judged, found: list) -> str:
+    """One line when another of the fast candidates (VIRTUAL_ENV, CONDA_PREFIX, PATH; their
+    dist-info folder names only) holds a toolkit: "why does `import rknn` fail?" — it is there."""
+    import os
+
+    from rknn_envcheck.probes.pythons import environment_prefix
+
+    if not isinstance(judged, dict) or not judged.get("python"):
+        return ""
+    judged_prefix = os.path.realpath(environment_prefix(judged["python"]))
+    others = [env for env in found
+              if os.path.realpath(env.prefix) != judged_prefix and any(name.startswith("rknn-toolkit") for name, _ in env.holds)]
+    if not others:
+        return ""
+    where = "; ".join(f"{env.python} ({env.where}: {', '.join(f'{n} {v}' for n, v in env.holds if n.startswith('rknn-toolkit'))})"
+                      for env in others)
+    return f"another Python on this machine has an RKNN toolkit: {where}; judge every one with `rknn-envcheck host --all-pythons`"

@@ -23,8 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=0, help="first port (next boards take the following ports); default: any free port")
     p.add_argument("--fault", action="append", default=[], metavar="F", help="inject a fault into every served board (repeatable), e.g. hang, slow=500")
     p.add_argument("--stats", metavar="FILE", help="keep FILE updated with each board's counters (JSON)")
+    _add_limit_arguments(p)
     p = sub.add_parser("demo", help="private adb server + a few emulated boards + the doctor, then tear down")
     p.add_argument("profiles", nargs="*", metavar="PROFILE", help=f"profiles to serve (default: {' '.join(DEMO_PROFILES)})")
+    _add_limit_arguments(p)
     p = sub.add_parser("from-facts", help="turn a saved facts file's board into a profile (replay a reported board)")
     p.add_argument("facts", metavar="FACTS.json")
     p.add_argument("-o", "--output", required=True, metavar="PROFILE.toml")
@@ -33,6 +35,76 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("sysroot", help="write a profile's files to DIR (for `device --local --sysroot DIR`)")
     p.add_argument("profile", metavar="PROFILE")
     p.add_argument("dir", metavar="DIR")
+
+
+def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    from rknn_envcheck.emulator.limits import Limits
+
+    d = Limits()
+    g = parser.add_argument_group("limits", "what clients may use; see docs/emulator.md (Limits)")
+    g.add_argument("--max-connections", type=int, metavar="N",
+                   help=f"open connections for all boards together; more are closed at once (default {d.max_connections})")
+    g.add_argument("--handshake-timeout", type=float, metavar="S", help=f"seconds a new connection has to send CNXN (default {d.handshake_timeout:g})")
+    g.add_argument("--idle-timeout", type=float, metavar="S",
+                   help=f"close a connection without packets, streams or TCP keepalives for S seconds (default {d.idle_timeout:g})")
+    g.add_argument("--shell-cpu-seconds", type=int, metavar="S", help=f"CPU time of one shell command line (default {d.shell_cpu_seconds})")
+    g.add_argument("--shell-output-cap", metavar="SIZE", help="bytes one command line may produce, e.g. 16M (default 8M)")
+    g.add_argument("--sync-file-cap", metavar="SIZE", help="largest file adb push may write, e.g. 64M (default 64M)")
+    g.add_argument("--shell-workers", type=int, metavar="N", help="shell worker processes (default: CPUs, 2 to 4)")
+
+
+def _limits(args):
+    """Limits from the flags, the open-file limit raised (or the connection count lowered) to fit."""
+    from rknn_envcheck.emulator.limits import Limits, parse_size
+
+    values = {"max_connections": args.max_connections, "handshake_timeout": args.handshake_timeout,
+              "idle_timeout": args.idle_timeout, "shell_cpu_seconds": args.shell_cpu_seconds,
+              "workers": args.shell_workers,
+              "shell_output_bytes": parse_size(args.shell_output_cap, "--shell-output-cap") if args.shell_output_cap else None,
+              "sync_file_bytes": parse_size(args.sync_file_cap, "--sync-file-cap") if args.sync_file_cap else None}
+    limits = Limits(**{k: v for k, v in values.items() if v is not None})
+    if args.shell_workers == 0:
+        raise UsageError("--shell-workers: at least 1 (commands that may be slow run only in workers)")
+    fitting = _fit_open_files(limits.open_files_needed)
+    if fitting < limits.open_files_needed:
+        lowered = max(1, fitting - (limits.open_files_needed - limits.max_connections))
+        print(f"rknn-envcheck emulator: the open-file limit (ulimit -n) is {fitting}: --max-connections lowered "
+              f"from {limits.max_connections} to {lowered}; raise `ulimit -n` to serve more", file=sys.stderr)
+        from dataclasses import replace
+
+        limits = replace(limits, max_connections=lowered)
+    return limits
+
+
+def _fit_open_files(needed: int) -> int:
+    try:
+        import resource
+    except ImportError:
+        return needed
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return needed
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return target
+    except (ValueError, OSError):
+        return soft
+
+
+def _log_to_stderr() -> None:
+    """One line per event on stderr (`rknn-envcheck emulator: ...`), never a traceback."""
+    import logging
+
+    from rknn_envcheck.emulator.server import LOG_FORMAT
+
+    logger = logging.getLogger("rknn_envcheck.emulator")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def run(args) -> int:
@@ -71,9 +143,11 @@ def _serve(args) -> int:
     import signal
 
     from rknn_envcheck.emulator.board import BoardState
-    from rknn_envcheck.emulator.server import EMULATOR_PORTS, ServedBoard
+    from rknn_envcheck.emulator.server import EMULATOR_PORTS, Runtime, ServedBoard, quiet_exception_handler
 
     profiles, faults = _load_all(args.profiles, args.fault)
+    limits = _limits(args)
+    _log_to_stderr()
     if args.port:
         wanted = range(args.port, args.port + len(profiles))
         if not 1024 <= args.port <= 65535 - len(profiles):
@@ -87,9 +161,12 @@ def _serve(args) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        loop.set_exception_handler(quiet_exception_handler)
+        runtime = Runtime(limits)
+        runtime.runner.pool.start()  # the shell workers start while the boards bind
         try:
             for i, profile in enumerate(profiles):
-                board = ServedBoard(BoardState(profile, faults))
+                board = ServedBoard(BoardState(profile, faults, limits), runtime)
                 try:
                     await board.start(args.port + i if args.port else 0)
                 except OSError as exc:
@@ -105,6 +182,7 @@ def _serve(args) -> int:
         finally:
             for board in boards:
                 await board.close()
+            await runtime.close()
             for board in boards:
                 print(f"{board.name}: {json.dumps(board.stats.as_dict())}", flush=True)
 
@@ -121,13 +199,13 @@ async def _stats_writer(path: str, boards, stop) -> None:
     """Rewrite `path` atomically whenever a counter changed (checked every 0.1 s) and at the end."""
     import asyncio
 
-    from rknn_envcheck.facts import atomic_write_text
+    from rknn_envcheck.safeio import write_text
 
     last = None
     while True:
         snapshot = _stats_snapshot(boards)
         if snapshot != last:
-            atomic_write_text(path, json.dumps(snapshot, indent=1) + "\n")
+            write_text(path, json.dumps(snapshot, indent=1) + "\n")
             last = snapshot
         if stop.is_set():
             return
@@ -142,13 +220,17 @@ def _demo(args) -> int:
     from rknn_envcheck.emulator.server import EmulatorHost
 
     profiles, faults = _load_all(args.profiles or DEMO_PROFILES, [])
+    limits = _limits(args)
+    _log_to_stderr()
     started = time.monotonic()
-    with PrivateAdbServer() as adb, EmulatorHost() as host:
+    with PrivateAdbServer() as adb, EmulatorHost(limits) as host:
         print(f"private adb server: {adb.adb} on 127.0.0.1:{adb.port} (not your 5037)")
         boards = [host.serve(p, faults) for p in profiles]
         try:
             for board in boards:
-                print(f"  {board.name:<30} {board.address}: {adb.connect(board.address)}")
+                from rknn_envcheck.render.common import clean  # adb's answer and profile names are outside text
+
+                print(clean(f"  {board.name:<30} {board.address}: {adb.connect(board.address)}"))
             env = dict(adb.env, ANDROID_ADB_SERVER_PORT=str(adb.port), ADBUTILS_ADB_PATH=adb.adb)
             env["HOME"] = os.environ.get("HOME", adb.home)  # the doctor looks at the user's Python, not adb's HOME
             command = [sys.executable, "-m", "rknn_envcheck"]

@@ -11,7 +11,7 @@ import sys
 
 def add_arguments(parser) -> None:
     from rknn_envcheck.board_options import add_board_arguments
-    from rknn_envcheck.cli import add_output_options
+    from rknn_envcheck.options import add_output_options
 
     parser.add_argument("log", nargs="?", default="-", metavar="LOG", help="the log file, or - (default) to read stdin")
     parser.add_argument("--facts", metavar="F", help="also use a facts file saved with --save-facts")
@@ -22,24 +22,19 @@ def add_arguments(parser) -> None:
 
 
 def _observed_facts(args, matrix) -> tuple[dict | None, list]:
-    """Facts from --facts / --host / boards; None when nothing but the log is given."""
-    facts = None
-    connection_checks: list = []
+    """Facts from --facts / --host / boards (the pipeline's sources); None when nothing but the log is given."""
+    from rknn_envcheck.pipeline import BoardsSource, FactsFileSource, HostSource, gather
+
+    sources = []
     if args.facts:
-        from rknn_envcheck.facts import load_facts
-
-        facts = load_facts(args.facts)
+        sources.append(FactsFileSource(args.facts))
     if args.host:
-        from rknn_envcheck.probes.host import gather_host
-
-        facts = facts or {"schema": "rknn-envcheck/facts/1", "host": {}, "devices": []}
-        facts["host"] = gather_host(matrix=matrix)
+        sources.append(HostSource(None, 10.0, matrix=matrix))
     if args.id or args.all or args.emulate or args.local:
-        from rknn_envcheck.gather import gather_boards
-
-        devices, connection_checks = gather_boards(args, matrix)
-        facts = facts or {"schema": "rknn-envcheck/facts/1", "host": {}, "devices": []}
-        facts["devices"] = list(facts.get("devices") or []) + devices
+        sources.append(BoardsSource(args, matrix, listing_as_facts=False))
+    if not sources:
+        return None, []
+    facts, connection_checks = gather(sources, {"schema": "rknn-envcheck/facts/1", "host": {}, "devices": []})
     return facts, connection_checks
 
 
@@ -115,7 +110,51 @@ def _input_notes(result) -> list[str]:
         what.append("needles found by grep -F")
     if info.forced_cuts:
         what.append(f"{info.forced_cuts} over-long line(s) cut at 1 MiB (binary data?)")
+    if getattr(info, "stream_limited", False):
+        what.append(f"stopped reading after {MAX_STREAM_BYTES >> 20} MiB (a pipe, FIFO or device: the rest is not searched)")
     return ["log: " + ", ".join(what)]
+
+
+# A pipe, FIFO or device (stdin from `yes`, /dev/zero, a FIFO) may never end: read at most this
+# much of it. A regular file is read whole (its size is known; grep scans big ones).
+MAX_STREAM_BYTES = 64 << 20
+
+
+class _BoundedStream:
+    """A non-regular input cut after MAX_STREAM_BYTES; `limited` says whether it was."""
+
+    def __init__(self, raw, limit: int):
+        self.raw = raw
+        self.left = limit
+        self.limited = False
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left <= 0:
+            if not self.limited:
+                self.limited = bool(self.raw.read(1))  # at the limit: was there more?
+            return b""
+        data = self.raw.read(self.left if size is None or size < 0 else min(size, self.left))
+        self.left -= len(data)
+        return data
+
+    def seek(self, *args):
+        return self.raw.seek(*args)
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def bounded_stream(stream, limit: int | None = None):
+    """`stream` itself when it is a regular file, else a reader that stops at the limit."""
+    import os
+    import stat
+
+    try:
+        if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            return stream
+    except (OSError, ValueError, AttributeError):
+        pass
+    return _BoundedStream(stream, MAX_STREAM_BYTES if limit is None else limit)
 
 
 def run(args) -> int:
@@ -126,6 +165,7 @@ def run(args) -> int:
         raise UsageError("no log given: pass a log file, or pipe one into `rknn-envcheck explain -`")
     matrix_dir = getattr(args, "matrix", None)
     stream, name = open_log(args.log)
+    stream = bounded_stream(stream)
     started = None
     try:
         started = _start_grep(stream, name, matrix_dir)
@@ -136,10 +176,11 @@ def run(args) -> int:
         if started is not None:
             _prefetch()
         result = _finish_scan(stream, name, messages, started)
+        result.info.stream_limited = getattr(stream, "limited", False)
     finally:
         if started is not None:
             started.abandon()  # no-op once collected; stops grep if loading the messages failed
-        if stream is not sys.stdin.buffer:
+        if getattr(stream, "raw", stream) is not sys.stdin.buffer:
             stream.close()
     return _report(args, result, messages, name)
 
@@ -162,7 +203,7 @@ def _report(args, result, messages, name: str) -> int:
     observed, connection_checks = _observed_facts(args, matrix)
     log_facts, notes = facts_from_log(result)
     facts, merge_notes = merge_facts(observed, log_facts)
-    log_checks = diagnose(result, messages, facts, name)
+    log_checks = diagnose(result, messages, facts, name, matrix)
     report = _judge(facts, matrix, observed is not None and bool((observed or {}).get("host")))
     subject = subject_for(name)
     if not result.findings:

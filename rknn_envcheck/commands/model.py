@@ -15,65 +15,65 @@ DEFAULT_TIMEOUT = 5.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from rknn_envcheck.cli import add_output_options
+    from rknn_envcheck.options import add_output_options
 
-    parser.add_argument("model", metavar="FILE.rknn", help="the .rknn model to check")
+    parser.add_argument("model", metavar="FILE", help="the model to check: .rknn, or a source model (ONNX, PyTorch .pt, Keras) to judge against the converting toolkit")
+    parser.add_argument("--python", metavar="PATH", help="source models: judge against the toolkit installed in this Python (default: this one)")
     board = parser.add_mutually_exclusive_group()
     board.add_argument("--device", metavar="SERIAL", help="judge against this board over ADB")
     board.add_argument("--emulate", metavar="PROFILE", help="judge against an emulated board (profile name or .toml path)")
     board.add_argument("--facts", metavar="F.json", help="judge against a board in a saved facts file")
     parser.add_argument("--id", metavar="SERIAL", help="with --facts: the board's serial (default: the first board in the file)")
-    parser.add_argument("--toolkit", metavar="VERSION", help="note the host toolkit version you will convert with (shown, not judged)")
+    parser.add_argument("--toolkit", metavar="VERSION", help="the toolkit you will convert with, e.g. rknn-toolkit2==2.3.2 (judged for source models, shown for .rknn)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S", help=f"per-board timeout in seconds (default {DEFAULT_TIMEOUT:g})")
     add_output_options(parser)
 
 
-def _device_from_facts(path: str, serial: str | None) -> tuple[dict, dict]:
-    from rknn_envcheck.facts import load_facts
+def _board(args, matrix) -> tuple[dict | None, dict | None]:
+    """(the board, the facts it is in): from --facts (one board of the file), --emulate or
+    --device, through the same facts sources and board selection as `device` and the doctor."""
+    from rknn_envcheck.pipeline import BoardsSource, FactsFileSource, gather
 
-    facts = load_facts(path)
+    if args.facts:
+        facts, _ = gather([FactsFileSource(args.facts)], facts={})
+        return _pick(facts, args.id, f"facts file {args.facts}", "save one with `rknn-envcheck device --save-facts FILE`, or run `model` without --facts"), facts
+    if not (args.emulate or args.device):
+        return None, None
+    board_args = argparse.Namespace(emulate=[args.emulate] if args.emulate else None, id=[args.device] if args.device else None,
+                                    timeout=args.timeout)
+    facts, _ = gather([BoardsSource(board_args, matrix)])
+    listing = facts.get("adb") or {}
+    if listing.get("error"):
+        raise UsageError(f"cannot list boards: {listing['error']}")
+    where = f"the adb server at {listing.get('endpoint')}" if listing else "the emulator"
+    return _pick(facts, args.device, where, "list them with `adb devices -l`"), facts
+
+
+def _pick(facts: dict, serial: str | None, where: str, hint: str) -> dict:
     devices = facts.get("devices") or []
     if not devices:
-        raise UsageError(f"facts file {path} has no boards in 'devices'; save one with `rknn-envcheck device --save-facts FILE`, or run `model` without --facts")
+        raise UsageError(f"{where} has no boards" + (f" (no board with serial {serial!r})" if serial else "") + f"; {hint}")
     if serial is None:
-        return devices[0], facts
+        return devices[0]
     for device in devices:
         if device.get("serial") == serial:
-            return device, facts
+            return device
     known = ", ".join(str(d.get("serial")) for d in devices)
-    raise UsageError(f"facts file {path} has no board with serial {serial!r}; boards in it: {known}")
+    raise UsageError(f"{where} has no board with serial {serial!r}; boards in it: {known}")
 
 
-def _device_from_emulator(profile: str, timeout: float, matrix) -> dict:
-    from rknn_envcheck.emulator.board import EmulatedBoard
-    from rknn_envcheck.probes.board import gather_board
+def _read_rknn(path):
+    from rknn_envcheck.model.header import ModelFileError, read_model_info
+    from rknn_envcheck.model.source import FORMATS_TRIED
 
-    return gather_board(EmulatedBoard(profile), timeout, matrix)
-
-
-def _device_from_adb(serial: str, timeout: float, matrix) -> dict:
-    from rknn_envcheck.boards import adb
-    from rknn_envcheck.probes.board import gather_board
-
-    ep = adb.endpoint()
-    listing = adb.list_boards(ep, timeout)
-    if listing.error:
-        raise UsageError(f"cannot list boards: {listing.error}")
-    for entry in listing.devices:
-        if entry["serial"] != serial:
-            continue
-        if entry["state"] != "device":
-            # unauthorized/offline: no versions can be read; the rules say so per check
-            return {"serial": serial, "state": entry["state"], "transport": "adb", "how": {"state": f"adb devices -l ({ep.how})"}}
-        session = adb.AdbSession(ep, serial, entry.get("transport_id"), timeout)
-        return gather_board(session, timeout, matrix)
-    attached = ", ".join(e["serial"] for e in listing.devices) or "none"
-    raise UsageError(f"no board with serial {serial!r} is attached to the adb server at {ep.host}:{ep.port} (attached: {attached}); list them with `adb devices -l`")
+    try:
+        return read_model_info(path)
+    except ModelFileError as exc:
+        raise ModelFileError(f"{exc} (formats tried: {FORMATS_TRIED})") from None
 
 
 def run(args) -> int:
     from rknn_envcheck.commands._common import emit
-    from rknn_envcheck.facts import new_facts
     from rknn_envcheck.model.header import read_model_info
     from rknn_envcheck.commands._common import load_matrix_for
     from rknn_envcheck.report import Report, run_guarded
@@ -83,20 +83,29 @@ def run(args) -> int:
         raise UsageError("--id selects a board inside --facts FILE; with --device give the serial directly")
     if args.timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
-    info = read_model_info(args.model)  # ModelFileError → exit 2 with the reason
+    from rknn_envcheck.model.source import read_source_model
+
+    source_model = read_source_model(args.model)  # ModelFileError → exit 2 with the reason
+    if source_model is not None:
+        from rknn_envcheck.commands.model_source import run_source
+
+        return run_source(args, source_model, _board)
+    info = _read_rknn(args.model)
     matrix = load_matrix_for(args)
 
-    facts = None
-    device = None
-    if args.facts:
-        device, facts = _device_from_facts(args.facts, args.id)
-    elif args.emulate:
-        device = _device_from_emulator(args.emulate, args.timeout, matrix)
-    elif args.device:
-        device = _device_from_adb(args.device, args.timeout, matrix)
-    if device is not None and facts is None:
-        facts = new_facts()
-        facts["devices"] = [device]
+    device, facts = _board(args, matrix)
+    # The header is a fact read here, before the rules (rules are pure): the board's install plan
+    # then covers what the model needs, the same plan `device` and `explain` give for this board.
+    plan = None
+    if device is not None:
+        from rknn_envcheck.evaluate import host_toolkit
+        from rknn_envcheck.fixplan import board_toolkit, plan_for
+        from rknn_envcheck.rules.model_needs import model_fact
+
+        facts = dict(facts, models=[model_fact(info)])
+        # judged for the toolkit `check --facts` would judge this board for (the facts' host/judged_for)
+        judged_for = facts.get("judged_for")
+        plan = plan_for(facts, device, board_toolkit(device, host_toolkit(facts, matrix, judged_for), bool(judged_for)), matrix)
 
     report = Report(command="model", matrix_version=matrix.version, matrix_date=matrix.date, facts=facts)
     subject = f"model:{info.path}"
@@ -104,7 +113,9 @@ def run(args) -> int:
     if device is not None:
         heading += f" · board {device.get('serial') or '?'} ({device.get('chip') or 'chip unknown'}, runtime {device.get('librknn_runtime') or '?'})"
     report.subjects[subject] = heading
-    report.extend(run_guarded("model", "Model preflight", subject, lambda: judge_model(info, device, matrix)))
+    report.extend(run_guarded("model", "Model preflight", subject, lambda: judge_model(info, device, matrix, plan)))
+    if plan is not None and device.get("state", "device") == "device" and not device.get("probe_error"):
+        report.plans[f"device:{device.get('serial', '?')}"] = plan.as_dict()
     if device is None:
         report.notes.append("no board given: the checks list what a board needs; add --device SERIAL, --emulate PROFILE or --facts FILE to judge one")
     if args.toolkit:

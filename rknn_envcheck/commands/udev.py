@@ -5,7 +5,7 @@ import sys
 
 
 def add_arguments(parser) -> None:
-    from rknn_envcheck import cli
+    from rknn_envcheck.options import add_output_options
 
     parser.add_argument("--install", action="store_true", help="write the rules file (needs root), reload udev, re-check")
     parser.add_argument("--dry-run", action="store_true", help="with --install: print the file and commands, change nothing")
@@ -13,7 +13,7 @@ def add_arguments(parser) -> None:
                         help='uaccess (default): seat user ACL + GROUP with 0660; group: GROUP with 0660; world: the vendor\'s MODE="0666"')
     parser.add_argument("--group", default="plugdev", help="group for --mode uaccess|group (default plugdev)")
     parser.add_argument("--root", default="/", metavar="DIR", help="treat DIR as / (etc/udev, sys, dev under it); for tests and images")
-    cli.add_output_options(parser, facts=False)
+    add_output_options(parser, facts=False)
 
 
 def _load_matrix(args, notes: list[str]):
@@ -27,12 +27,12 @@ def _load_matrix(args, notes: list[str]):
     except UsageError:
         if getattr(args, "matrix", None):
             raise
-        notes.append("the shipped matrix did not load; using the USB ids from the reference (toolkit1.md §4.2)")
+        notes.append("the shipped matrix did not load; using the USB ids of the board's start_usb.sh (rockchip-linux/rknpu): 0006 adb, 1808 ntb")
     except ImportError as exc:
         # udev must work where only the standard library is importable (run as another user by
         # sudo/setpriv, whose interpreter may not see this install's dependencies): the rule
         # covers vendor 2207 whatever the matrix says; the matrix only names the modes.
-        notes.append(f"the matrix could not be loaded ({exc}); using the USB ids from the reference (toolkit1.md §4.2)")
+        notes.append(f"the matrix could not be loaded ({exc}); using the USB ids of the board's start_usb.sh (rockchip-linux/rknpu): 0006 adb, 1808 ntb")
     return None
 
 
@@ -68,7 +68,10 @@ def run(args) -> int:
         install_code = outcome.exit_code
         if fmt == "text":
             stream = sys.stderr if outcome.exit_code == 2 and outcome.action == "refused" else sys.stdout
-            stream.write("\n".join(outcome.lines) + "\n")
+            from rknn_envcheck.render.common import clean
+
+            # Lines quote sysfs attributes, udevadm's stderr and rules files under --root: outside text.
+            stream.write("\n".join(clean(line) for line in outcome.lines) + "\n")
             stream.flush()
         else:
             report.notes.extend(line for line in outcome.lines if line.strip())
@@ -92,4 +95,4 @@ def run(args) -> int:
 def _render_notes_only(report, args) -> str:
     from rknn_envcheck.render import render
 
-    return render(report, args.format or "text", args.verbose)
+    return render(report, args.format or "text", args.verbose, getattr(args, "strict", False))

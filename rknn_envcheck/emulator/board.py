@@ -5,18 +5,24 @@ same shell, the same faults and the same counters apply whichever way a probe re
 """
 from __future__ import annotations
 
+import itertools
+import os
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import List, Optional
 
 from rknn_envcheck.boards.base import BoardError, ShellResult
 from rknn_envcheck.emulator.faults import Faults
+from rknn_envcheck.emulator.limits import Budget, Limits
 from rknn_envcheck.emulator.profile import Profile, load_profile
 from rknn_envcheck.emulator.shell import Execution, Shell
 from rknn_envcheck.emulator.tools import BUILTINS, TOOLS
 from rknn_envcheck.emulator.vfs import build_vfs
+
+
+_BOARD_KEYS = itertools.count(1)
 
 
 @dataclass
@@ -26,18 +32,22 @@ class Counters:
     simple_commands: int = 0   # simple commands inside them (`a; b | c` is 3)
     sync_sessions: int = 0     # sync: services opened (adb pull/push, adbutils sync)
     connections: int = 0       # TCP connections accepted (ADB server only)
+    refused_connections: int = 0  # closed at once: the emulator process was at Limits.max_connections
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 class BoardState:
-    def __init__(self, profile: Profile, faults: Optional[Faults] = None):
+    def __init__(self, profile: Profile, faults: Optional[Faults] = None, limits: Optional[Limits] = None):
         self.profile = profile
         self.faults = profile.faults.merged(faults) if faults else profile.faults
+        self.limits = limits or Limits()
         self.fs = build_vfs(profile, self.faults.missing_binaries)
+        self.fs.limits = (self.limits.sync_file_bytes, self.limits.board_storage_bytes, self.limits.board_files)
         self.stats = Counters()
         self.lock = threading.Lock()
+        self.key = f"{os.getpid()}-{next(_BOARD_KEYS)}"  # names this board to the shell worker processes
 
     @property
     def name(self) -> str:
@@ -47,14 +57,21 @@ class BoardState:
         with self.lock:
             setattr(self.stats, field, getattr(self.stats, field) + n)
 
-    def execute(self, command: str) -> Execution:
-        """Run one command string through a fresh `sh -c` and apply the output faults."""
+    def run(self, command: str, budget_bytes: int, program: Optional[list] = None) -> Execution:
+        """The board's `sh -c COMMAND` in this process, within an output budget; no counters, no faults."""
         with self.lock:
-            shell = Shell(self, TOOLS, BUILTINS)
-            result = shell.run(command)
+            return Shell(self, TOOLS, BUILTINS, Budget(budget_bytes)).run(command, program)
+
+    def finish(self, result: Execution, command: str) -> Execution:
+        """Count a command that ran (here or in a shell worker) and apply the output faults."""
+        with self.lock:
             self.stats.shell_commands += 1
             self.stats.simple_commands += result.commands
         return apply_output_faults(result, self.faults, command)
+
+    def execute(self, command: str) -> Execution:
+        """Run one command string through a fresh `sh -c` and apply the output faults (in-process)."""
+        return self.finish(self.run(command, self.limits.shell_output_bytes), command)
 
 
 def apply_output_faults(result: Execution, faults: Faults, command: str) -> Execution:
@@ -64,9 +81,9 @@ def apply_output_faults(result: Execution, faults: Faults, command: str) -> Exec
         events = [(k, noise(max(16, len(d))) if k == "out" else d) for k, d in result.events]
         if not any(k == "out" for k, _ in events):
             events.append(("out", noise(16)))
-        return Execution(events, result.status, result.commands)
+        return replace(result, events=events)
     if faults.has("truncated"):
-        return Execution(cut_stdout(result.events, len(result.stdout) // 2), result.status, result.commands)
+        return replace(result, events=cut_stdout(result.events, len(result.stdout) // 2))
     return result
 
 

@@ -7,15 +7,18 @@ vendor's format for its generation (toolkit1.md §3.2, toolkit2.md §3.3) and ma
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Optional
 
 from rknn_envcheck.errors import UsageError
-from rknn_envcheck.emulator.profile import profile_from_dict, toml_module
+from rknn_envcheck.emulator.profile import profile_from_dict
+from rknn_envcheck.tomlfile import toml_module
 
-_PATH_IN = re.compile(r"(/[\w.+-]+(?:/[\w.+-]+)+)")
-_V1_CHIPS = {"RK1808", "RK1806", "RV1109", "RV1126", "RK3399PRO"}
+# The matrix's chip rows (line, runtime library and paths) decide where a replayed board keeps
+# its files; facts from before `paths` was recorded fall back to those defaults.
+_GENERIC_V2 = {"line": "rknn-toolkit2", "runtime_library": "librknnrt.so",
+               "server_paths": {"linux": ["/usr/bin/rknn_server"], "android": ["/vendor/bin/rknn_server"]},
+               "runtime_paths": {"linux": ["/usr/lib/librknnrt.so"], "android": ["/vendor/lib64/librknnrt.so"]}}
 
 
 def _toml_str(value: str) -> str:
@@ -23,9 +26,24 @@ def _toml_str(value: str) -> str:
     return text.replace("\x7f", "\\u007f")
 
 
-def _path_from_how(how: Optional[str], default: str) -> str:
-    match = _PATH_IN.search(how or "")
-    return match.group(1) if match else default
+def _recorded_path(dev: dict, field: str, chip_row: dict, os_name: str) -> str:
+    """Where the board had the file: the structured `paths` fact (runtime_path for the runtime),
+    else the chip's first path in the matrix for that OS."""
+    recorded = (dev.get("paths") or {}).get(field) or (dev.get("runtime_path") if field == "librknn_runtime" else None)
+    if isinstance(recorded, str) and recorded.startswith("/"):
+        return recorded
+    table = chip_row.get("server_paths" if field == "rknn_server" else "runtime_paths") or {}
+    defaults = table.get(os_name) or table.get("linux") or _GENERIC_V2["server_paths" if field == "rknn_server" else "runtime_paths"]["linux"]
+    return defaults[0]
+
+
+def _compatible_entries(dev: dict, chip: str) -> list:
+    compatible = dev.get("device_tree_compatible")
+    if isinstance(compatible, str):
+        compatible = compatible.replace("\x00", " ").split()
+    if not compatible and (dev.get("how") or {}).get("chip") == "/proc/device-tree/compatible":
+        compatible = str((dev.get("raw") or {}).get("chip") or "").split()  # facts saved before device_tree_compatible
+    return list(compatible or [f"rockchip,{chip.lower()}"])
 
 
 def _first_device(facts: dict, serial: Optional[str], source: str) -> dict:
@@ -41,18 +59,22 @@ def _first_device(facts: dict, serial: Optional[str], source: str) -> dict:
     return devices[0]
 
 
-def profile_toml_from_facts(facts: dict, source: str, serial: Optional[str] = None) -> str:
+def profile_toml_from_facts(facts: dict, source: str, serial: Optional[str] = None, matrix=None) -> str:
+    if matrix is None:
+        from rknn_envcheck.matrix import load_matrix
+
+        matrix = load_matrix()
     dev = _first_device(facts, serial, source)
-    raw, how = dev.get("raw") or {}, dev.get("how") or {}
+    raw = dev.get("raw") or {}
     chip = str(dev.get("chip") or "unknown")
-    v1 = chip.upper() in _V1_CHIPS
+    chip_row = matrix.chip(chip) or _GENERIC_V2
+    v1 = chip_row.get("line") == "rknn-toolkit"
     os_name = dev.get("os") if dev.get("os") in ("linux", "android") else "linux"
     files, dmesg, notes = [], [], []
-    compatible = raw.get("chip") if "compatible" in str(how.get("chip", "")) else None
-    entries = (compatible or f"rockchip,{chip.lower()}").replace("\x00", " ").split()
+    entries = _compatible_entries(dev, chip)
     files.append(("/proc/device-tree/compatible", f"{{ text = {_toml_str(chr(0).join(entries) + chr(0))} }}"))
 
-    def add_binary(field: str, default_path: str, rebuilt: str):
+    def add_binary(field: str, default_path: Optional[str], rebuilt: str):
         value = dev.get(field)
         if not value and not raw.get(field):
             return
@@ -60,18 +82,16 @@ def profile_toml_from_facts(facts: dict, source: str, serial: Optional[str] = No
         if not line:
             line = rebuilt.format(v=value)
             notes.append(f"{field} rebuilt from the version (no raw line)")
-        path = _path_from_how(how.get(field), default_path)
+        path = _recorded_path(dev, field, chip_row, os_name) if default_path is None else default_path
         files.append((path, f"{{ strings = [{', '.join(_toml_str(l) for l in line.splitlines() if len(l) >= 4)}] }}"))
 
     if v1:
-        add_binary("rknn_server", "/usr/bin/rknn_server", "{v} (0000000 build: 1970-01-01 00:00:00)")
-        add_binary("librknn_runtime", "/usr/lib/librknn_runtime.so", "librknn_runtime version {v} (0000000 build: 1970-01-01 00:00:00 base: 0)")
+        add_binary("rknn_server", None, "{v} (0000000 build: 1970-01-01 00:00:00)")
+        add_binary("librknn_runtime", None, "librknn_runtime version {v} (0000000 build: 1970-01-01 00:00:00 base: 0)")
     else:
-        server_dir = "/vendor/bin" if os_name == "android" else ("/oem/usr/bin" if chip.upper() in ("RV1103", "RV1106") else "/usr/bin")
-        add_binary("rknn_server", f"{server_dir}/rknn_server", "rknn_server version: {v} (0000000 build@1970-01-01T00:00:00)")
-        rt = "/oem/usr/lib/librknnmrt.so" if chip.upper() in ("RV1103", "RV1106") else ("/vendor/lib64/librknnrt.so" if os_name == "android" else "/usr/lib/librknnrt.so")
-        lib = "librknnmrt" if rt.endswith("mrt.so") else "librknnrt"
-        add_binary("librknn_runtime", rt, lib + " version: {v} (0000000000@1970-01-01T00:00:00)")
+        add_binary("rknn_server", None, "rknn_server version: {v} (0000000 build@1970-01-01T00:00:00)")
+        library = str(dev.get("runtime_library") or chip_row.get("runtime_library") or "librknnrt.so").rsplit(".so", 1)[0]
+        add_binary("librknn_runtime", None, library + " version: {v} (0000000000@1970-01-01T00:00:00)")
     driver, driver_raw = dev.get("npu_driver"), raw.get("npu_driver")
     if driver or driver_raw:
         line = driver_raw or (f"Galcore version {driver}" if v1 else f"RKNPU driver: v{driver}")
@@ -101,6 +121,7 @@ def profile_toml_from_facts(facts: dict, source: str, serial: Optional[str] = No
         f"serial = {_toml_str(str(dev.get('serial') or 'replayed'))}",
         f"generation = {_toml_str('rknpu1' if v1 else 'rknpu2')}",
         "processes = [\"/usr/bin/rknn_server\"]" if dev.get("rknn_server") else "processes = []", "",
+        *(["[props]", '"ro.build.version.sdk" = "30"  # rebuilt: the facts say Android, not which SDK level', ""] if os_name == "android" else []),
         "[kernel]",
         f"release = {_toml_str(str(dev.get('kernel') or '5.10.160'))}",
         "dmesg = [" + ", ".join(_toml_str(l) for l in dmesg) + "]", "",
@@ -111,7 +132,8 @@ def profile_toml_from_facts(facts: dict, source: str, serial: Optional[str] = No
 
 
 def convert(facts_path: str, out_path: str, serial: Optional[str] = None, force: bool = False) -> Path:
-    from rknn_envcheck.facts import atomic_write_text, load_facts
+    from rknn_envcheck.facts import load_facts
+    from rknn_envcheck.safeio import write_text
 
     facts = load_facts(facts_path)
     text = profile_toml_from_facts(facts, facts_path, serial)
@@ -119,5 +141,5 @@ def convert(facts_path: str, out_path: str, serial: Optional[str] = None, force:
     if out.exists() and not force:
         raise UsageError(f"{out}: already exists; pass --force to overwrite it (nothing was written)")
     profile_from_dict(toml_module().loads(text), out.stem, str(out))  # never write a profile we would refuse
-    atomic_write_text(out, text)
+    write_text(out, text)
     return out

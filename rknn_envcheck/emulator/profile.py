@@ -107,23 +107,10 @@ def _fail(file: str, key: str, reason: str) -> UsageError:
     return UsageError(f"profile {file}: key {key}: {reason}")
 
 
-def toml_module():
-    try:
-        import tomllib  # novm (3.11+; tomli, its backport, is a dependency below 3.11)
-    except ImportError:  # pragma: no cover - Python < 3.11
-        import tomli as tomllib
-    return tomllib
-
-
 def _load_toml(path: Path) -> dict:
-    tomllib = toml_module()
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
-        raise UsageError(f"profile {path}: cannot read: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"profile {path}: not valid TOML: {exc}") from None
+    from rknn_envcheck.tomlfile import read_toml
+
+    return read_toml(path, "profile")
 
 
 def _check_types(file: str, data: dict) -> None:

@@ -17,7 +17,9 @@ A_CLSE = 0x45534C43
 NAMES = {A_CNXN: "CNXN", A_AUTH: "AUTH", A_OPEN: "OPEN", A_OKAY: "OKAY", A_WRTE: "WRTE", A_CLSE: "CLSE"}
 
 AUTH_TOKEN, AUTH_SIGNATURE, AUTH_RSAPUBLICKEY = 1, 2, 3
-MAX_HOST_PAYLOAD = 1024 * 1024 * 16   # refuse anything bigger than this: it is not an adb host
+# adb hosts never send more than min(own, device) max payload, and a device announces at most
+# 1 MiB (MAX_PAYLOAD of modern adbd): anything bigger is not an adb host and closes the connection.
+MAX_HOST_PAYLOAD = 1024 * 1024
 
 HEADER = struct.Struct("<6I")
 

@@ -13,7 +13,13 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Tuple
 
-from rknn_envcheck.emulator.vfs import ANDROID_PATH, LINUX_PATH
+from rknn_envcheck.emulator.limits import Budget, OutputCapExceeded
+from rknn_envcheck.emulator.vfs import ANDROID_PATH, LINUX_PATH, StorageFull
+
+# Exit status of a command line stopped by the output cap: 128 + SIGXFSZ, what a shell reports
+# for a process that passed its file size limit (RLIMIT_FSIZE).
+STATUS_OUTPUT_CAP = 153
+UNLIMITED = 1 << 62
 
 
 class ShellSyntaxError(Exception):
@@ -236,6 +242,8 @@ def parse(s: str) -> List[Tuple[Optional[str], List[Command]]]:
 # ---------------------------------------------------------------- execution
 
 class Target:
+    budget: Budget
+
     def write(self, data: bytes) -> None:
         raise NotImplementedError
 
@@ -246,12 +254,13 @@ class NullTarget(Target):
 
 
 class EventTarget(Target):
-    def __init__(self, events: list, stream: str):
-        self.events, self.stream = events, stream
+    def __init__(self, events: list, stream: str, budget: Budget):
+        self.events, self.stream, self.budget = events, stream, budget
 
     def write(self, data: bytes) -> None:
         if not data:
             return
+        self.budget.spend(len(data))
         if self.events and self.events[-1][0] == self.stream:
             self.events[-1] = (self.stream, self.events[-1][1] + data)
         else:
@@ -259,19 +268,21 @@ class EventTarget(Target):
 
 
 class BufferTarget(Target):
-    def __init__(self):
-        self.buf = bytearray()
+    def __init__(self, budget: Budget):
+        self.buf, self.budget = bytearray(), budget
 
     def write(self, data: bytes) -> None:
+        self.budget.spend(len(data))
         self.buf += data
 
 
 class FileTarget(Target):
-    def __init__(self, fs, path: str, append: bool):
-        self.fs, self.path = fs, path
+    def __init__(self, fs, path: str, append: bool, budget: Budget):
+        self.fs, self.path, self.budget = fs, path, budget
         fs.write(path, b"", append=append)
 
     def write(self, data: bytes) -> None:
+        self.budget.spend(len(data))
         self.fs.write(self.path, data, append=True)
 
 
@@ -297,6 +308,8 @@ class Execution:
     events: list
     status: int
     commands: int
+    problem: Optional[str] = None   # an emulator limit or failure worth one log line (cap, tool error)
+    capped: bool = False            # stopped by the output budget
 
     def stream(self, name: str) -> bytes:
         return b"".join(data for kind, data in self.events if kind == name)
@@ -320,8 +333,10 @@ Tool = Callable[["Shell", List[str], IO], int]
 class Shell:
     """One `sh -c` invocation context over a board (vfs + profile + tools)."""
 
-    def __init__(self, board, tools: Dict[str, Tool], builtins: Dict[str, Tool]):
+    def __init__(self, board, tools: Dict[str, Tool], builtins: Dict[str, Tool], budget: Optional[Budget] = None):
         self.board = board
+        self.budget = budget if budget is not None else Budget(UNLIMITED)
+        self.problem: Optional[str] = None
         self.fs = board.fs
         self.profile = board.profile
         self.tools = tools
@@ -334,14 +349,25 @@ class Shell:
         self.commands = 0
 
     # -- public
-    def run(self, script: str) -> Execution:
+    def run(self, script: str, program: Optional[list] = None) -> Execution:
         events: list = []
-        status = self.run_into(script, EventTarget(events, "out"), EventTarget(events, "err"), events, b"")
-        return Execution(events, status, self.commands)
-
-    def run_into(self, script: str, out: Target, err: Target, events: list, stdin: bytes) -> int:
+        capped = False
         try:
-            program = parse(script)
+            status = self.run_into(script, EventTarget(events, "out", self.budget), EventTarget(events, "err", self.budget),
+                                   events, b"", program)
+        except OutputCapExceeded:
+            # the message bypasses the budget: it is what tells the client why the output stops here
+            events.append(("err", f"sh: output cut at {self.budget.limit} bytes: the emulated board's limit "
+                                  f"per command line (--shell-output-cap)\n".encode()))
+            status, self.problem, capped = STATUS_OUTPUT_CAP, f"a command line passed the output cap of {self.budget.limit} bytes", True
+        except RecursionError:
+            events.append(("err", b"sh: nesting too deep\n"))
+            status, self.problem = 2, "a command line nested too deep for the emulated shell"
+        return Execution(events, status, self.commands, self.problem, capped)
+
+    def run_into(self, script: str, out: Target, err: Target, events: list, stdin: bytes, program: Optional[list] = None) -> int:
+        try:
+            program = parse(script) if program is None else program
         except ShellSyntaxError as exc:
             err.write(f"sh: {exc}\n".encode())
             self.status = 2
@@ -363,7 +389,7 @@ class Shell:
         status = 0
         for index, cmd in enumerate(pipeline):
             last = index == len(pipeline) - 1
-            target = out if last else BufferTarget()
+            target = out if last else BufferTarget(self.budget)
             status = self._command(cmd, data if index else stdin, target, err, events)
             if not last:
                 data = bytes(target.buf)  # type: ignore[attr-defined]
@@ -377,9 +403,11 @@ class Shell:
             text += value
             if not quoted and kind == "lit" and any(ch in value for ch in "*?["):
                 has_glob = True
+        self.budget.spend(len(text))  # expansions use memory like output does: `A=$A$A` doubles
         if has_glob:
             matches = self.fs.glob(text, self.cwd)
             if matches:
+                self.budget.spend(sum(map(len, matches)))
                 return matches
         if all(kind == "var" and not quoted for kind, _, quoted in word.segments):
             return text.split()  # unquoted expansion: field splitting; empty -> no word
@@ -426,7 +454,11 @@ class Shell:
                 if parent is None or parent.kind != "dir":
                     err.write(f"sh: can't create {path}: nonexistent directory\n".encode())
                     return 1
-                fds[r.fd] = FileTarget(self.fs, self.fs.norm(path, self.cwd), r.op == ">>")
+                try:
+                    fds[r.fd] = FileTarget(self.fs, self.fs.norm(path, self.cwd), r.op == ">>", self.budget)
+                except StorageFull as exc:
+                    err.write(f"sh: can't create {path}: {exc}\n".encode())
+                    return 1
         if not argv:
             self.vars.update(assignments)
             return 0
@@ -447,7 +479,7 @@ class Shell:
     def exec_argv(self, argv: List[str], io: IO) -> int:
         name = argv[0]
         if name in self.builtins:
-            return self.builtins[name](self, argv, io)
+            return self._call(self.builtins[name], argv, io)
         path = self.resolve(name)
         if path is None:
             io.err(f"sh: {name}: not found\n")
@@ -458,8 +490,24 @@ class Shell:
             return 126
         base = posixpath.basename(path)
         if base.startswith("python3") and self.profile.python_version and path == self.profile.python_executable:
-            return self.tools["python3"](self, argv, io)
+            return self._call(self.tools["python3"], argv, io)
         if base in self.tools:
-            return self.tools[base](self, argv, io)
+            return self._call(self.tools[base], argv, io)
         io.err(f"sh: {name}: the emulated board does not run this program (it only answers probes)\n")
         return 126
+
+    def _call(self, tool: Tool, argv: List[str], io: IO) -> int:
+        """A tool that fails on odd input answers like a program that printed an error, never a traceback."""
+        try:
+            return tool(self, argv, io)
+        except (ExitShell, OutputCapExceeded, RecursionError):
+            raise
+        except StorageFull as exc:
+            io.err(f"{argv[0]}: write error: {exc}\n")
+            return 1
+        except Exception as exc:  # noqa: BLE001 - any input a client sends must get an answer
+            text = f"{type(exc).__name__}: {exc}"[:200]
+            io.err(f"{argv[0]}: {text}\n")
+            if self.problem is None:
+                self.problem = f"`{argv[0]}` failed on its input ({text})"
+            return 2

@@ -9,6 +9,7 @@ import stat as st
 import struct
 
 from rknn_envcheck.emulator.board import BoardState
+from rknn_envcheck.emulator.vfs import StorageFull
 
 SYNC_DATA_MAX = 64 * 1024
 _STAT_V2 = struct.Struct("<IQQIIIIQqqq")  # error dev ino mode nlink uid gid size atime mtime ctime (68 bytes)
@@ -59,25 +60,40 @@ async def run_sync(stream, state: BoardState) -> None:
             for i in range(0, len(data), SYNC_DATA_MAX):
                 chunk = data[i:i + SYNC_DATA_MAX]
                 out += b"DATA" + struct.pack("<I", len(chunk)) + chunk
+                if len(out) >= 16 * SYNC_DATA_MAX:  # a big file goes out in 1 MiB pieces, not one copy
+                    await stream.write(bytes(out))
+                    out.clear()
             await stream.write(bytes(out) + b"DONE" + struct.pack("<I", 0))
         elif request == b"SEND":
             target, _, mode = path.rpartition(",")
             content = bytearray()
+            limit = state.limits.sync_file_bytes
             while True:
                 chunk_header = await stream.read_exact(8)
                 kind, size = chunk_header[:4], struct.unpack("<I", chunk_header[4:])[0]
                 if kind == b"DONE":
                     break
-                if kind != b"DATA":
-                    await _fail(stream, f"unexpected {kind!r} in SEND")
+                if kind != b"DATA" or size > SYNC_DATA_MAX:
+                    await _fail(stream, f"unexpected {kind!r} of {size} bytes in SEND" if kind != b"DATA" else
+                                f"DATA chunk of {size} bytes (adb sends at most {SYNC_DATA_MAX})")
+                    return
+                if len(content) + size > limit:
+                    # adbd answers a failed write with FAIL and ends the sync session
+                    await _fail(stream, f"{target or path}: file too large: the emulated board takes at most "
+                                        f"{limit} bytes per file (--sync-file-cap)")
+                    stream.conn.note(f"refused a push larger than {limit} bytes")
                     return
                 content += await stream.read_exact(size)
             try:
                 file_mode = int(mode) & 0o7777 if mode else 0o644
             except ValueError:
                 file_mode = 0o644
-            with state.lock:
-                state.fs.write(target or path, bytes(content), mode=file_mode)
+            try:
+                with state.lock:
+                    state.fs.write(target or path, bytes(content), mode=file_mode)
+            except StorageFull as exc:
+                await _fail(stream, f"{target or path}: {exc}")
+                return
             await stream.write(b"OKAY" + struct.pack("<I", 0))
         else:
             await _fail(stream, f"unknown sync request {request!r}")

@@ -11,6 +11,7 @@ import stat
 import time
 from typing import Dict, List
 
+from rknn_envcheck.emulator.limits import OutputCapExceeded
 from rknn_envcheck.emulator.shell import IO, ExitShell, Shell, Tool
 from rknn_envcheck.emulator.vfs import uname_all
 
@@ -62,6 +63,20 @@ def echo(sh, argv, io):
     return 0
 
 
+_PRINTF_SPEC = re.compile(r"%[-0-9.]*[sdibx%]")
+_PRINTF_SIZES = re.compile(r"%[-0]*([0-9]*)(?:\.([0-9]*))?")
+
+
+def _bounded_spec(sh, spec: str) -> str:
+    """The width and precision of a printf spec, refused before formatting when they alone pass the
+    command line's output budget: `printf '%01000000000d' 1` must not build a 1 GB string first."""
+    width, precision = _PRINTF_SIZES.match(spec).groups()
+    for digits in (width, precision):
+        if digits and (len(digits) > 12 or int(digits) > sh.budget.remaining):
+            raise OutputCapExceeded(sh.budget.limit)
+    return spec
+
+
 @tool("printf", builtin=True)
 def printf(sh, argv, io):
     if len(argv) < 2:
@@ -73,7 +88,7 @@ def printf(sh, argv, io):
     while first or args:
         first = False
         def sub(m):
-            spec = m.group(0)
+            spec = _bounded_spec(sh, m.group(0))
             if spec == "%%":
                 return "%"
             value = args.pop(0) if args else ""
@@ -88,7 +103,9 @@ def printf(sh, argv, io):
                 return spec % int(value or 0, 0)
             return spec % value
         consumed_before = len(args)
-        out += re.sub(r"%[-0-9.]*[sdibx%]", sub, fmt)
+        out += _PRINTF_SPEC.sub(sub, fmt)
+        if len(out) > sh.budget.remaining:  # many specs, each within the budget, add up past it
+            raise OutputCapExceeded(sh.budget.limit)
         if len(args) == consumed_before:
             break
     io.out(out)
@@ -211,12 +228,14 @@ def _test_expr(sh: Shell, args: List[str]) -> bool:
 
 @tool("sh", "bash", builtin=True)
 def sh_(sh, argv, io):
-    if len(argv) >= 3 and argv[1] == "-c":
-        sub = Shell(sh.board, sh.tools, sh.builtins)
-        return sub.run_into(argv[2], io._out, io._err, io._events, io.stdin)
-    if len(argv) == 1:
-        sub = Shell(sh.board, sh.tools, sh.builtins)
-        return sub.run_into(io.stdin.decode("latin-1"), io._out, io._err, io._events, b"")
+    if len(argv) >= 3 and argv[1] == "-c" or len(argv) == 1:
+        sub = Shell(sh.board, sh.tools, sh.builtins, sh.budget)  # one budget for the whole command line
+        try:
+            if len(argv) == 1:
+                return sub.run_into(io.stdin.decode("latin-1"), io._out, io._err, io._events, b"")
+            return sub.run_into(argv[2], io._out, io._err, io._events, io.stdin)
+        finally:
+            sh.problem = sh.problem or sub.problem
     io.err("sh: only `sh -c COMMAND` is supported by the emulated board\n")
     return 2
 

@@ -37,9 +37,54 @@ class Node:
         return self.data
 
 
+class StorageFull(Exception):
+    """A write would pass the board's storage limits (Limits.sync_file_bytes / board_storage_bytes / board_files)."""
+
+
 class VirtualFS:
     def __init__(self) -> None:
         self.nodes: Dict[str, Node] = {"/": Node("dir", mode=0o755)}
+        # After seal(): every node written since the profile was built, so a shell worker process
+        # can rebuild the same tree (profile + changes); `generation` counts the changes.
+        self.changes: Optional[Dict[str, Node]] = None
+        self.journal: Optional[Dict[str, Node]] = None   # writes of the command being run (worker side)
+        self.generation = 0
+        self.limits = (0, 0, 0)                           # (file bytes, storage bytes, files); 0 = unlimited
+        self.stored = 0
+
+    def seal(self, file_bytes: int = 0, storage_bytes: int = 0, files: int = 0) -> "VirtualFS":
+        """The profile's tree is complete: from now on writes are counted against the limits."""
+        self.changes, self.limits = {}, (file_bytes, storage_bytes, files)
+        return self
+
+    def _record(self, path: str, node: Node) -> None:
+        if self.changes is None:
+            return
+        file_bytes, storage_bytes, files = self.limits
+        old = self.changes.get(path)
+        grown = len(node.data) - (len(old.data) if old is not None else 0)
+        if file_bytes and len(node.data) > file_bytes:
+            raise StorageFull(f"file too large ({len(node.data)} bytes; the emulated board takes at most {file_bytes})")
+        if storage_bytes and grown > 0 and self.stored + grown > storage_bytes:
+            raise StorageFull(f"No space left on device (the emulated board stores at most {storage_bytes} written bytes)")
+        if files and old is None and len(self.changes) >= files:
+            raise StorageFull(f"No space left on device (the emulated board takes at most {files} new files)")
+        self.stored += grown
+        self.changes[path] = node
+        self.generation += 1
+        if self.journal is not None:
+            self.journal[path] = node
+
+    def apply(self, changes: Dict[str, Node]) -> None:
+        """Take over nodes written elsewhere (by a shell worker, or shipped to one)."""
+        for path, node in changes.items():
+            self.nodes[path] = node
+            if self.changes is not None:
+                old = self.changes.get(path)
+                self.stored += len(node.data) - (len(old.data) if old is not None else 0)
+                self.changes[path] = node
+        if changes:
+            self.generation += 1
 
     @staticmethod
     def norm(path: str, cwd: str = "/") -> str:
@@ -52,7 +97,9 @@ class VirtualFS:
         for part in parts:
             cur += "/" + part
             if cur not in self.nodes:
-                self.nodes[cur] = Node("dir", mode=0o755)
+                node = Node("dir", mode=0o755)
+                self._record(cur, node)
+                self.nodes[cur] = node
 
     def write(self, path: str, data: bytes, mode: int = 0o644, size: Optional[int] = None, append: bool = False) -> None:
         path = self.norm(path)
@@ -60,7 +107,9 @@ class VirtualFS:
         old = self.nodes.get(path)
         if append and old is not None and old.kind == "file":
             data = old.content() + data
-        self.nodes[path] = Node("file", data=data, mode=mode, size=size)
+        node = Node("file", data=data, mode=mode, size=size)
+        self._record(path, node)
+        self.nodes[path] = node
 
     def remove(self, path: str) -> None:
         path = self.norm(path)
@@ -129,4 +178,4 @@ def build_vfs(profile: Profile, missing_binaries=None) -> VirtualFS:
         else:
             for d in LINUX_PATH + ANDROID_PATH:
                 fs.remove(f"{d}/{missing}")
-    return fs
+    return fs.seal()

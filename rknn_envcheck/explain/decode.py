@@ -146,4 +146,6 @@ def decode_line(raw: bytes) -> str:
             text = raw.decode("utf-8", "replace")
     if "\x1b" in text:
         text = _ANSI_BYTES.sub(b"", text.encode("utf-8", "replace")).decode("utf-8", "replace")
-    return text.replace("\r", "\n").strip("\n")
+    # Line-end CRs go; a CR inside the line stays a CR (renderers show it as \x0d), never a
+    # newline: "ok\r$ curl …|sh" in a log must not become a line of its own in the report.
+    return text.strip("\r\n")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from rknn_envcheck.explain.messages import MessageSet
 from rknn_envcheck.explain.scan import Finding, ScanResult
 from rknn_envcheck.report import FAIL, UNKNOWN, WARN, Check, Fix
+from rknn_envcheck.shellcmd import PYTHON, Command, adb_shell_script, cmd
 
 
 def try_parse(text: str):
@@ -25,14 +26,17 @@ def try_parse(text: str):
 FORMAT6_MIN_RUNTIME = "1.5.2"
 
 COLLECT_COMMANDS = [
-    "rknn-envcheck device --all --save-facts facts.json",
-    "rknn-envcheck host --save-facts host.json",
-    "adb shell 'strings /usr/lib/librknnrt.so | grep -i \"librknnrt version\"'",
-    "adb shell 'strings /usr/bin/rknn_server | grep -i \"rknn_server version\"'",
-    "adb shell 'cat /sys/kernel/debug/rknpu/version || dmesg | grep -i rknpu'",
-    "adb shell 'dmesg | grep -i galcore'   # RK1808/RV1126 (toolkit v1) boards",
-    "export RKNN_LOG_LEVEL=5   # then re-run the program and explain the new log",
+    cmd("rknn-envcheck", "device", "--all", "--save-facts", "facts.json"),
+    cmd("rknn-envcheck", "host", "--save-facts", "host.json"),
+    adb_shell_script(None, 'strings /usr/lib/librknnrt.so | grep -i "librknnrt version"'),
+    adb_shell_script(None, 'strings /usr/bin/rknn_server | grep -i "rknn_server version"'),
+    adb_shell_script(None, "cat /sys/kernel/debug/rknpu/version || dmesg | grep -i rknpu"),
+    adb_shell_script(None, "dmesg | grep -i galcore", note="RK1808/RV1126 (toolkit v1) boards"),
+    cmd("export", "RKNN_LOG_LEVEL=5", note="then re-run the program and explain the new log"),
 ]
+# Board files whose copy onto a board is an install: a message proposing one gets the report's
+# install plan for the board instead of its generic commands (one release per board per report).
+INSTALLED_FILES = ("librknnrt.so", "librknnmrt.so", "librknn_runtime.so", "rknn_server", "galcore.ko", "galcore_puma.ko")
 
 
 def subject_for(name: str) -> str:
@@ -165,7 +169,35 @@ def _detail(finding: Finding, messages: MessageSet) -> str:
     return "; ".join(bits)
 
 
-def finding_check(finding: Finding, messages: MessageSet, facts: dict, subject: str) -> Check:
+def _installs(command) -> bool:
+    argv = list(getattr(command, "argv", ()) or ())
+    copies = "push" in argv[:4] or "cp" in argv[:2]
+    return copies and any(str(a).rstrip("/").rsplit("/", 1)[-1] in INSTALLED_FILES or "/drivers/" in f"/{a}" for a in argv)
+
+
+def log_board(facts: dict) -> dict | None:
+    """The board the log is about: the one observed board (merged with the log's versions), else
+    the board the log describes."""
+    devices = [d for d in facts.get("devices") or [] if isinstance(d, dict)]
+    if len(devices) == 1:
+        return devices[0]
+    return next((d for d in devices if d.get("serial") == "log"), devices[0] if devices else None)
+
+
+def board_plan(facts: dict, matrix):
+    """The install plan of the log's board for this whole report (None: no board to plan for)."""
+    from rknn_envcheck.evaluate import host_toolkit
+    from rknn_envcheck.fixplan import board_toolkit, plan_for
+
+    board = log_board(facts)
+    if board is None or matrix is None:
+        return None
+    # the toolkit evaluate() judges this board for, so the log rows and the board rows agree
+    toolkit = board_toolkit(board, host_toolkit(facts, matrix, facts.get("judged_for")), bool(facts.get("judged_for")))
+    return plan_for(facts, board, toolkit, matrix)
+
+
+def finding_check(finding: Finding, messages: MessageSet, facts: dict, subject: str, matrix=None) -> Check:
     message = finding.message
     status = FAIL if message.kind in ("error", "context") else WARN
     detail = _detail(finding, messages)
@@ -180,8 +212,15 @@ def finding_check(finding: Finding, messages: MessageSet, facts: dict, subject: 
             if not cause["ruled_out"] and cause["check"] and cause["check"] not in commands:
                 commands.append(cause["check"])
     fix_text = message.fix or "see the meaning above"
+    if any(_installs(c) for c in commands):
+        plan = board_plan(facts, matrix)
+        if plan is not None and plan.release:
+            install = plan.install_fix()
+            planned = {getattr(c, "argv", None) for c in install.commands}
+            commands = [c for c in commands if not _installs(c) and getattr(c, "argv", None) not in planned] + list(install.commands)
+            fix_text += f" For board {plan.device.get('serial') or 'of this log'}: {install.text}"
     observed_boards = [d for d in facts.get("devices") or [] if d.get("serial") not in (None, "log")]
-    if observed_boards and any(c.startswith("adb ") for c in commands):
+    if observed_boards and any(getattr(c, "argv", ("",))[0] == "adb" and not _installs(c) for c in commands):
         # The message data can only give generic board paths; the checks of the observed board
         # below name the exact files, paths and serial for its chip and OS.
         fix_text += f" (generic commands; for board {observed_boards[0].get('serial')} the board checks below give the exact ones)"
@@ -193,7 +232,7 @@ def finding_check(finding: Finding, messages: MessageSet, facts: dict, subject: 
     )
 
 
-def cross_checks(facts: dict, findings: dict, subject: str) -> list[Check]:
+def cross_checks(facts: dict, findings: dict, subject: str, matrix=None) -> list[Check]:
     """What only a log can show: the model's format/toolkit next to the runtime that loaded it."""
     checks = []
     log = facts.get("log") or {}
@@ -208,9 +247,8 @@ def cross_checks(facts: dict, findings: dict, subject: str) -> list[Check]:
                 "log.model_format_vs_runtime", "model format vs runtime", FAIL, component="librknnrt", subject=subject,
                 observed=f"model format {model_version}, librknnrt {runtime}", how=f"{how.get('model_version')}; {runtime_how}",
                 expected=f"librknnrt ≥ {FORMAT6_MIN_RUNTIME} for model format 6", rule="model format 6 needs librknnrt ≥ 1.5.2",
-                source="toolkit2.md §3.2, §4.4", message=f"the model has file format 6, which librknnrt {runtime} cannot load",
-                fix=Fix("update librknnrt on the board (≥ 1.5.2, best the model's toolkit version)",
-                        ["adb push rknpu2/runtime/Linux/librknn_api/aarch64/librknnrt.so /usr/lib/librknnrt.so"])))
+                source="QS-1.6.0 §3.4.2", message=f"the model has file format 6, which librknnrt {runtime} cannot load",
+                fix=_plan_fix(facts, matrix, f"update librknnrt on the board (≥ {FORMAT6_MIN_RUNTIME}, best the model's toolkit version)")))
     if model_toolkit and runtime and "model_runtime_version_mismatch" not in findings:
         mt, rt = try_parse(str(model_toolkit).split("-")[0]), try_parse(str(runtime))
         if mt is not None and rt is not None and rt.release[:2] < mt.release[:2]:
@@ -218,10 +256,9 @@ def cross_checks(facts: dict, findings: dict, subject: str) -> list[Check]:
                 "log.model_toolkit_vs_runtime", "model toolkit vs runtime", WARN, component="librknnrt", subject=subject,
                 observed=f"model built by toolkit {model_toolkit}, board librknnrt {runtime}",
                 how=f"{how.get('model_toolkit_version')}; {runtime_how}", expected=f"librknnrt ≥ {mt.base_version}",
-                rule="runtime at least the toolkit version that built the model", source="toolkit2.md §3.2 (QS 1.6.0 §3.4.2), §4.4",
+                rule="runtime at least the toolkit version that built the model", source="QS-1.6.0 §3.4.2 QS 1.6.0 §3.4.2",
                 message="the runtime is older than the toolkit that built the model; operators may be missing (`Unsupport CPU op`)",
-                fix=Fix(f"update librknnrt and rknn_server on the board to {mt.base_version}",
-                        ["adb shell 'strings /usr/lib/librknnrt.so | grep -i \"librknnrt version\"'"])))
+                fix=_plan_fix(facts, matrix, f"update librknnrt and rknn_server on the board to {mt.base_version} or newer")))
     model_chip, board_chip = log.get("model_chip"), _field(facts, "device.chip")
     if model_chip and board_chip and "model_platform_mismatch" not in findings:
         same = model_chip.upper() == str(board_chip).upper() or {model_chip.upper(), str(board_chip).upper()} == {"RK3566", "RK3568"}
@@ -229,17 +266,30 @@ def cross_checks(facts: dict, findings: dict, subject: str) -> list[Check]:
             checks.append(Check(
                 "log.model_chip_vs_board", "model target vs board", FAIL, component="model", subject=subject,
                 observed=f"model for {model_chip}, board {board_chip}", how=how.get("model_chip", "log"), expected=f"model for {board_chip}",
-                rule="target_platform must be the board's chip", source="toolkit2.md §4.5", message=f"the model was exported for {model_chip}, the board is {board_chip}",
-                fix=Fix(f"re-export with rknn.config(target_platform='{str(board_chip).lower()}')", [])))
+                rule="target_platform must be the board's chip", source="API-TK2-2.3.2 §3", message=f"the model was exported for {model_chip}, the board is {board_chip}",
+                fix=_re_export(str(board_chip).lower())))
     if log.get("hal_user") and log.get("hal_kernel") and log["hal_user"] != log["hal_kernel"]:
         checks.append(Check(
             "log.galcore_user_vs_kernel", "galcore user vs kernel", FAIL, component="galcore", subject=subject,
             observed=f"user {log['hal_user']}, kernel {log['hal_kernel']}", how=f"{how.get('hal_user')}; {how.get('hal_kernel')}",
             expected="the same galcore version in user space and kernel", rule="update the driver's user part and galcore.ko together",
-            source="toolkit1.md §3.3 (HAL user/kernel version)", message="the NPU user-space driver and galcore.ko come from different releases",
-            fix=Fix("push the drivers of one rknpu release (user libraries and galcore.ko) and reboot",
-                    ["adb push drivers/linux-aarch64/* /", "adb push drivers/npu_ko/galcore.ko /lib/modules/galcore.ko"])))
+            source="TS-1.7.5 §8 HAL user/kernel version", message="the NPU user-space driver and galcore.ko come from different releases",
+            fix=_plan_fix(facts, matrix, "push the drivers of one rknpu release (user libraries and galcore.ko) and reboot")))
     return checks
+
+
+def _plan_fix(facts: dict, matrix, fallback: str) -> Fix:
+    """The board's planned install (the release the whole report needs), or words when no board
+    is known to plan for."""
+    plan = board_plan(facts, matrix)
+    if plan is None or not plan.release:
+        return Fix(fallback)
+    return plan.install_fix()
+
+
+def _re_export(chip: str) -> Fix:
+    snippet = f"rknn.config(target_platform={chip!r})"  # repr: a chip name from a log stays one string
+    return Fix(f"re-export with {snippet}", [Command([snippet], shell=PYTHON)])
 
 
 def nothing_recognised(name: str, lines: int, subject: str) -> Check:
@@ -252,12 +302,17 @@ def nothing_recognised(name: str, lines: int, subject: str) -> Check:
     )
 
 
-def diagnose(result: ScanResult, messages: MessageSet, facts: dict, name: str) -> list[Check]:
+def diagnose(result: ScanResult, messages: MessageSet, facts: dict, name: str, matrix=None) -> list[Check]:
+    """`matrix`: plan board installs (fixplan) so every row names the release this report needs."""
     subject = subject_for(name)
     problems = [f for f in result.ordered() if f.message.kind in ("error", "warning")]
     context = [f for f in result.ordered() if f.message.kind == "context"]
-    checks = [finding_check(f, messages, facts, subject) for f in problems]
+    checks = [finding_check(f, messages, facts, subject, matrix) for f in problems]
     if not problems:
-        checks += [finding_check(f, messages, facts, subject) for f in context]
-    checks += cross_checks(facts, result.findings, subject)
+        checks += [finding_check(f, messages, facts, subject, matrix) for f in context]
+    checks += cross_checks(facts, result.findings, subject, matrix)
+    if "pip_unsupported_wheel" in result.findings:
+        from rknn_envcheck.explain.wheeltags import refine_wheel_checks
+
+        refine_wheel_checks(checks, result, facts, messages)  # the wheel's tags vs the log's Python
     return checks

@@ -21,7 +21,11 @@ DEVICE_FIELDS = {
     "board_chip": "chip",
 }
 LOG_FIELDS = ("model_version", "model_toolkit_version", "model_chip", "runtime_max_model_version", "api_version",
-              "runtime_lib", "rknn_server_min", "driver_min", "hal_user", "hal_kernel")
+              "runtime_lib", "rknn_server_min", "driver_min", "hal_user", "hal_kernel",
+              # install-time and platform messages (messages_*.toml): what the log says of the host
+              "python_version", "numpy_version", "protobuf_version", "macos_version", "glibc_version",
+              "host_os", "host_arch", "driver_required_min", "requires_python", "glibc_required",
+              "libpython_version")
 
 
 def _normal_package(name: str) -> str:

@@ -15,6 +15,7 @@ to give exactly what the Python scanner would, the caller falls back to it (see 
 from __future__ import annotations
 
 import os
+import stat
 
 HEAD_SIZE = 64 << 10
 # Below this the pure-Python scan is cheaper than starting two processes.
@@ -45,8 +46,18 @@ def read_scan_table(directory: str | None = None) -> dict | None:
         candidates.insert(0, os.path.join(directory, "messages.toml"))
     for path in candidates:
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
+            # Bounded like every TOML read (tomlfile.MAX_TOML_BYTES; not imported: start-up time):
+            # a regular file only, opened non-blocking so a FIFO in --matrix DIR cannot hang.
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return None
+                data = os.read(fd, (4 << 20) + 1)
+            finally:
+                os.close(fd)
+            if len(data) > 4 << 20:
+                return None
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError):
             continue
         table = re.search(r"^\[scan\][ \t]*\n(.*?)(?=^[ \t]*\[|\Z)", text, re.M | re.S)

@@ -19,6 +19,9 @@ from rknn_envcheck.errors import UsageError
 KINDS = ("error", "warning", "fact", "detail", "context")
 REQUIRED = ("id", "kind", "needles", "pattern", "component", "meaning", "source", "examples", "near_misses")
 FILE_NAME = "messages.toml"
+# further [[message]] rows, one file per family (install, platform, runtime, ...); the matrix
+# loader reads every matrices/*.toml, so they arrive with the rest of the set
+EXTRA_GLOB = "messages_*.toml"
 
 
 @dataclass
@@ -32,12 +35,28 @@ class Message:
     meaning: str
     source: str
     fix: str = ""
-    commands: list[str] = field(default_factory=list)
-    causes: list[dict] = field(default_factory=list)
+    # the data's commands (argv arrays) and causes, made into shellcmd.Commands on first use: a run
+    # meets a handful of the ~300 messages, and converting them all cost ~10 ms of start-up
+    commands_data: list = field(default_factory=list)
+    causes_data: list = field(default_factory=list)
     examples: list[str] = field(default_factory=list)
     near_misses: list[str] = field(default_factory=list)
     _compiled: object = None
     _literal: object = False  # False = not derived yet
+    _commands: object = None
+    _causes: object = None
+
+    @property
+    def commands(self) -> list:
+        if self._commands is None:
+            self._commands = [_command(c) for c in self.commands_data]
+        return self._commands  # type: ignore[return-value]
+
+    @property
+    def causes(self) -> list[dict]:
+        if self._causes is None:
+            self._causes = _causes(self.causes_data)
+        return self._causes  # type: ignore[return-value]
 
     @property
     def literal(self) -> str | None:
@@ -157,12 +176,6 @@ def default_paths(directory: str | None = None) -> list[Path]:
     return [here.parent / "matrices" / FILE_NAME, here.parent.parent / "matrices" / FILE_NAME]
 
 
-def _toml():
-    try:
-        import tomllib  # type: ignore[import-not-found]
-    except ModuleNotFoundError:  # Python < 3.11
-        import tomli as tomllib  # type: ignore[no-redef]
-    return tomllib
 
 
 @lru_cache(maxsize=8)
@@ -193,11 +206,18 @@ def read_messages_file(directory: str | None = None) -> MessageSet:
             # --matrix DIR without a messages file: fall back to the shipped set
             return read_messages_file(None)
         raise UsageError(f"the known-messages file is missing (looked in {', '.join(map(str, candidates))})")
-    try:
-        data = _toml().loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot be read as TOML ({exc})") from None
+    data = _read_toml(path)
+    # more [[message]] rows live beside it in messages_*.toml (one file per family); their
+    # rows are appended, the [scan]/[codes] tables stay those of messages.toml
+    for extra in sorted(path.parent.glob(EXTRA_GLOB)):
+        data.setdefault("message", []).extend(_read_toml(extra).get("message") or [])
     return parse_messages(data, str(path), validate=directory is not None)
+
+
+def _read_toml(path: Path) -> dict:
+    from rknn_envcheck.tomlfile import read_toml
+
+    return read_toml(path, "known-messages file")
 
 
 def parse_messages(data: dict, path: str = "<messages>", validate: bool = False) -> MessageSet:
@@ -205,27 +225,52 @@ def parse_messages(data: dict, path: str = "<messages>", validate: bool = False)
     scan = data.get("scan") or {}
     needles = list(scan.get("needles") or [])
     messages = []
+    seen: set[str] = set()
+    declared = set(needles)
+    # ~300 rows are checked on every run: the error text is built only when a check fails
     for index, entry in enumerate(data.get("message") or []):
+        def where() -> str:
+            return f"{path}: message #{index + 1} ({entry.get('id', 'no id')})"
+
         missing = [k for k in REQUIRED if k not in entry]
-        where = f"{path}: message #{index + 1} ({entry.get('id', 'no id')})"
         if missing:
-            raise UsageError(f"{where} lacks {', '.join(missing)}")
+            raise UsageError(f"{where()} lacks {', '.join(missing)}")
+        if entry["id"] in seen:
+            raise UsageError(f"{where()}: id {entry['id']!r} is used twice (ids are unique across messages*.toml)")
+        seen.add(entry["id"])
         if entry["kind"] not in KINDS:
-            raise UsageError(f"{where}: kind {entry['kind']!r} is not one of {KINDS}")
+            raise UsageError(f"{where()}: kind {entry['kind']!r} is not one of {KINDS}")
         for needle in entry["needles"]:
-            if not needle.startswith("after:") and needle not in needles:
-                raise UsageError(f"{where}: needle {needle!r} is not in [scan] needles")
+            if needle not in declared and not needle.startswith("after:"):
+                raise UsageError(f"{where()}: needle {needle!r} is not in [scan] needles")
         if validate:
             try:
                 re.compile(entry["pattern"], re.M)
             except re.error as exc:
-                raise UsageError(f"{where}: pattern does not compile ({exc})") from None
+                raise UsageError(f"{where()}: pattern does not compile ({exc})") from None
         messages.append(Message(
             id=entry["id"], kind=entry["kind"], needles=list(entry["needles"]), pattern_text=entry["pattern"],
             extract=dict(entry.get("extract") or {}), component=entry["component"], meaning=entry["meaning"],
-            source=entry["source"], fix=entry.get("fix", ""), commands=list(entry.get("commands") or []),
-            causes=list(entry.get("causes") or []), examples=list(entry["examples"]), near_misses=list(entry["near_misses"]),
+            source=entry["source"], fix=entry.get("fix", ""), commands_data=list(entry.get("commands") or []),
+            causes_data=list(entry.get("causes") or []), examples=list(entry["examples"]), near_misses=list(entry["near_misses"]),
         ))
     meta = data.get("messages") or {}
     return MessageSet(version=str(meta.get("version", "")), date=str(meta.get("date", "")), path=path, needles=needles,
                       context_lines=dict(scan.get("context_lines") or {}), codes=dict(data.get("codes") or {}), messages=messages)
+
+
+def _command(item):
+    """A fix command of the data — an argv array, or a table {argv, note, shell} — as a
+    shellcmd.Command (a str whose value is its POSIX display string). Older string commands are
+    split as `sh` would (see shellcmd.from_data); the shipped files use argv arrays (a test says so)."""
+    from rknn_envcheck.shellcmd import from_data
+
+    try:
+        return from_data(item)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"messages: a command must be an argv array like [\"adb\", \"push\", \"librknnrt.so\", \"/usr/lib/\"], got {item!r:.80} ({exc})") from None
+
+
+def _causes(causes) -> list[dict]:
+    """A cause's `check` is a command like the entry's commands (argv array or table)."""
+    return [dict(c, check=_command(c["check"])) if isinstance(c, dict) and c.get("check") else c for c in causes or []]

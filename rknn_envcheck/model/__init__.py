@@ -12,8 +12,11 @@ from rknn_envcheck.model.header import ModelFileError, ModelInfo, read_model_inf
 __all__ = ["ModelFileError", "ModelInfo", "read_model_info", "preflight"]
 
 
-def preflight(path, device: dict | None, matrix) -> list:
-    """Read `path` and judge it against `device` (facts dict or None). ModelFileError propagates."""
-    from rknn_envcheck.rules.model import preflight as _preflight
+def preflight(path, device: dict | None, matrix, plan=None) -> list:
+    """Read `path` and judge it against `device` (facts dict or None). ModelFileError propagates.
 
-    return _preflight(path, device, matrix)
+    The header is read here, not in the rules (rules are pure); `plan` is the board's install plan
+    for the whole report (fixplan.plan_for), so model rows and board rows name one release."""
+    from rknn_envcheck.rules.model import judge_model
+
+    return judge_model(read_model_info(path), device, matrix, plan)

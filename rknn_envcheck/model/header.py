@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 import struct
 from dataclasses import asdict, dataclass, field
@@ -37,8 +36,13 @@ SHORT_HEADER = 24
 LONG_HEADER = 64
 # The largest metadata JSON we accept. Real models carry a few KB to a few MB (node lists);
 # a header claiming more is corrupt or hostile and must not make us allocate it.
-MAX_JSON_BYTES = 64 * 1024 * 1024
+MAX_JSON_BYTES = 16 * 1024 * 1024
 MAX_CUSTOM_OP_JSON_BYTES = 16 * 1024 * 1024
+# Parse budget: at most this many JSON values (bounded above by the count of `,` `[` `{`, which
+# bytes.count finds in C before anything is parsed). 16 MiB of `[{},{},…]` would otherwise be
+# 5.6 million dicts (432 MB peak measured for 15 MiB). Not measured on a large real model: the
+# budget allows e.g. 20,000 nodes/tensors of ~50 JSON values each (docs/security.md).
+MAX_JSON_VALUES = 1_000_000
 PAYLOAD_PEEK = 64
 
 LINE_V1 = "rknn-toolkit"
@@ -52,9 +56,6 @@ NBG_PIDS = {0x82: "LION", 0xB5: "PUMA"}
 _V1_KEYS = ("ovxlib_version", "pre_compile", "pre_compile_version", "optimization_level", "case_type")
 _V2_KEYS = ("const_tensor", "virtual_tensor", "graph", "node_num", "norm_tensor_num")
 _V1_TARGETS = {"rk1806", "rk1808", "rk3399pro", "rv1109", "rk1109", "rv1126", "rk1126"}
-
-_VERSION_HEAD = re.compile(r"^[vV]?(\d+(?:\.\d+)+(?:(?:a|b|rc)\d+)?)")
-
 
 class ModelFileError(UsageError):
     """The file is not a readable `.rknn` model; the message says what it is instead."""
@@ -198,12 +199,23 @@ def _find_metadata(handle: BinaryIO, size: int, data_size: int):
             tried.append(f"offset {offset}: no JSON object there")
             continue
         text = first + handle.read(json_size - 1)
+        over = _over_budget(text)
+        if over:
+            tried.append(f"offset {offset}: {over}")
+            continue
         metadata = _parse_json(text)
         if not isinstance(metadata, dict):
             tried.append(f"offset {offset}: {json_size} bytes that are not a JSON object")
             continue
         return metadata, header_size, json_size, tried
     return None, None, None, tried
+
+
+def _over_budget(text: bytes) -> str:
+    values = text.count(b",") + text.count(b"[") + text.count(b"{") + 1
+    if values > MAX_JSON_VALUES:
+        return f"JSON of up to {values} values exceeds the parse budget of {MAX_JSON_VALUES} values"
+    return ""
 
 
 def _parse_json(text: bytes):
@@ -254,32 +266,12 @@ def _read_metadata(info: ModelInfo, metadata: dict) -> None:
         info.evidence["pre_compile_flag"] = "JSON key 'pre_compile' (not trusted: online pre-compiled models say 0)"
 
 
-# The spellings toolkits write into models (`1.7.5`, `v1.3.2`, `1.7.5b1`, `2.0.0b0`,
-# `1.6.0+81f21f4d`, `1.4.0-22dcfef4`), normalised here without importing `packaging` (that
-# import alone is a third of the preflight's budget); anything else goes to versions.normalize.
-_COMMON_VERSION = re.compile(r"^[vV]?(\d+(?:\.\d+)+)((?:a|b|rc)\d+)?(?:[+]([0-9a-z]+(?:\.[0-9a-z]+)*)|[-_]([0-9a-f]{6,40}))?$")
-
-
 def normalize_toolkit_version(raw: str) -> str | None:
-    """`v1.3.2` → 1.3.2, `1.6.2-source_code` → 1.6.2, `1.6.0+81f21f4d` → 1.6.0+81f21f4d."""
-    text = raw.strip()
-    match = _COMMON_VERSION.match(text)
-    if match:
-        release, pre, local, githash = match.groups()
-        return release + (pre or "") + (f"+{local or githash}" if (local or githash) else "")
-    from rknn_envcheck.versions import normalize
+    """`v1.3.2` → 1.3.2, `1.6.2-source_code` → 1.6.2, `1.6.0+81f21f4d` → 1.6.0+81f21f4d
+    (rknn_envcheck.versions, the one version parser; it imports no `packaging` for these)."""
+    from rknn_envcheck.versions import leading_version
 
-    try:
-        return normalize(text)
-    except ValueError:
-        pass
-    match = _VERSION_HEAD.match(text)
-    if not match:
-        return None
-    try:
-        return normalize(match.group(1))
-    except ValueError:
-        return None
+    return leading_version(raw)
 
 
 def _read_custom_ops(info: ModelInfo, handle: BinaryIO, size: int, offset: int) -> None:
@@ -287,7 +279,7 @@ def _read_custom_ops(info: ModelInfo, handle: BinaryIO, size: int, offset: int) 
     if offset == size:
         info.evidence["custom_ops"] = f"format 2 but nothing after the metadata (byte {offset}): no custom-op section"
         return
-    where = f"the custom-op section at byte {offset} (format 2, toolkit1.md §5.4)"
+    where = f"the custom-op section at byte {offset} (format 2: the custom-op section, laid out as in the vendor sample models)"
     if offset + 8 > size:
         raise ModelFileError(f"model file {info.path} is truncated: {where} is cut off after {size - offset} bytes — copy or export the model again")
     handle.seek(offset)
@@ -296,7 +288,11 @@ def _read_custom_ops(info: ModelInfo, handle: BinaryIO, size: int, offset: int) 
         raise ModelFileError(
             f"model file {info.path} is truncated or corrupt: {where} claims {list_size} bytes, the file has {size - offset - 8} left — copy or export the model again"
         )
-    descriptors = _parse_json(handle.read(list_size)) if list_size else []
+    raw_list = handle.read(list_size) if list_size else b"[]"
+    over = _over_budget(raw_list)
+    if over:
+        raise ModelFileError(f"model file {info.path} is corrupt or hostile: {where}: {over}")
+    descriptors = _parse_json(raw_list)
     if not isinstance(descriptors, list):
         raise ModelFileError(f"model file {info.path} is corrupt: {where} is not a JSON list of custom-op descriptors")
     names = []

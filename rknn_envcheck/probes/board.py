@@ -164,6 +164,9 @@ def interpret(device: dict, sections: dict[str, tuple[str, int]], matrix, root: 
 
     compatible_body, _ = sections.get("compatible", ("", 1))
     chip_row = matrix.chip_from_compatible(compatible_body) if compatible_body.strip() else None
+    if compatible_body.strip():
+        device["device_tree_compatible"] = [entry for entry in compatible_body.replace("\x00", "\n").split() if entry]
+        how["device_tree_compatible"] = "cat /proc/device-tree/compatible"
     if chip_row:
         device["chip"] = chip_row["name"]
         how["chip"] = "/proc/device-tree/compatible"
@@ -212,6 +215,7 @@ def _record(device: dict, field: str, path: str, version, line, tools) -> None:
     """Store a binary's version with how it was read and its raw line; no version: say why."""
     device["how"][field] = (f"strings {path} | grep -E '{VERSION_GREP}'" if "strings" in tools
                             else f"grep -a -o over {path} (the board has no `strings`)")
+    device.setdefault("paths", {})[field] = path  # structured: replays and fixes need the path, not the `how` text
     if line:
         device["raw"][field] = line
     if version:

@@ -89,7 +89,7 @@ def parse_galcore(lines: list[str]) -> tuple[str | None, str | None]:
 
 def parse_metadata_pairs(lines: list[str]) -> dict[str, str]:
     """`Name: x` / `Version: y` pairs as `grep -h -E '^(Name|Version):' */METADATA` prints them."""
-    from rknn_envcheck.rules.toolkit import canonical_name
+    from rknn_envcheck.versions import canonical_name
 
     packages: dict[str, str] = {}
     name = None

@@ -10,170 +10,22 @@ kernel or on child processes, so they run in threads while the probe runs.
 """
 from __future__ import annotations
 
-import errno
-import json
 import os
-import shutil
-import signal
-import subprocess
 import sys
 import threading
 import time
-from functools import lru_cache
-from pathlib import Path
 
-from rknn_envcheck.errors import UsageError
+from rknn_envcheck.probes.host_run import (  # the probe runner lives in host_run; its public names are re-exported
+    PROBE_FILE,
+    _parse_probe_output,  # noqa: F401 (tests import it from here)
+    _ProbeProcess,
+    probe_command_code,
+    probe_source,
+    run_probe,
+)
 
-PROBE_FILE = Path(__file__).with_name("host_probe.py")
-MIN_PYTHON = (3, 5)
-# Keep the message short: it ends up in a one-line CLI error.
-_EXCERPT = 160
-
-# Parsed by Python 2 as well (exec(...) is the exec statement there), so an old interpreter says
-# which version it is instead of dying on a SyntaxError somewhere in the probe.
-_BOOTSTRAP = """import sys
-if sys.path and sys.path[0] in ('', '.'):
-    del sys.path[0]
-if tuple(sys.version_info[:2]) < {min_python!r}:
-    sys.stdout.write('{{"unsupported_python": "%d.%d.%d"}}\\n' % tuple(sys.version_info[:3]))
-    sys.exit(0)
-exec(compile({source!r}, 'rknn_envcheck_host_probe.py', 'exec'))
-"""
-
-
-@lru_cache(maxsize=1)
-def probe_source() -> str:
-    source = PROBE_FILE.read_text(encoding="utf-8")
-    # The source travels as a command-line argument: ASCII keeps it intact under any locale,
-    # including the C locale of Python 3.5/3.6 where argv is decoded as ASCII.
-    source.encode("ascii")
-    return source
-
-
-@lru_cache(maxsize=1)
-def probe_command_code() -> str:
-    # `del sys.path[0]` in the bootstrap stops a json.py/sysconfig.py in the current directory
-    # from shadowing the stdlib modules the probe imports.
-    return _BOOTSTRAP.format(min_python=MIN_PYTHON, source=probe_source())
-
-
-def _resolve_python(python: str) -> str:
-    """An existing file path for --python, or UsageError naming what is wrong with it."""
-    label = f"--python {python}"
-    if not python.strip():
-        raise UsageError("--python needs the path of a Python interpreter, e.g. --python ~/venv/bin/python")
-    candidate = os.path.expanduser(python)
-    if os.sep not in candidate and not (os.altsep and os.altsep in candidate):
-        # A bare name is looked up on PATH, as a shell would; a file of that name in the current
-        # directory is used only when PATH has none (and then by its full path, so it is what runs).
-        found = shutil.which(candidate)
-        if found is None and not os.path.exists(candidate):
-            raise UsageError(f"{label}: no such file, and no {candidate!r} on PATH; give the interpreter's full path, e.g. ~/venv/bin/python")
-        candidate = found or os.path.abspath(candidate)
-    if not os.path.lexists(candidate):
-        raise UsageError(f"{label}: no such file {candidate}; give the interpreter's full path, e.g. ~/venv/bin/python")
-    if not os.path.exists(candidate):
-        raise UsageError(f"{label}: {candidate} is a broken symlink (it points to {os.readlink(candidate)}, which does not exist); was the venv's base Python removed?")
-    if os.path.isdir(candidate):
-        hint = os.path.join(candidate, "Scripts" if os.name == "nt" else "bin", "python")
-        raise UsageError(f"{label}: {candidate} is a directory, not an interpreter; did you mean {hint}?")
-    if os.name != "nt" and not os.access(candidate, os.X_OK):
-        raise UsageError(f"{label}: {candidate} is not executable by this user (permission denied); check its mode with `ls -l {candidate}`")
-    return candidate
-
-
-def _excerpt(text: str) -> str:
-    text = " ".join(text.strip().split())
-    return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "…"
-
-
-def _kill_tree(proc: subprocess.Popen) -> None:
-    """Kill the probe and anything it started (a sitecustomize that spawns, a wrapper script)."""
-    try:
-        if os.name == "nt":
-            proc.kill()
-        else:
-            os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError, OSError):
-        pass
-
-
-class _ProbeProcess:
-    """The probe running in another interpreter; started at once, read by result()."""
-
-    def __init__(self, python: str, timeout: float):
-        self.exe = _resolve_python(python)
-        self.label = f"--python {python}"
-        self.timeout = timeout
-        self.started = time.perf_counter()
-        try:
-            self.proc = subprocess.Popen(
-                [self.exe, "-c", probe_command_code()],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                # Own process group so a timeout can kill grandchildren that hold the pipes open.
-                start_new_session=(os.name != "nt"),
-            )
-        except PermissionError:
-            raise UsageError(f"{self.label}: {self.exe} cannot be run by this user (permission denied)") from None
-        except OSError as exc:
-            if exc.errno == errno.ENOEXEC:
-                raise UsageError(f"{self.label}: {self.exe} is not a program this system can run "
-                                 "(exec format error: no #! line, or built for another CPU)") from None
-            raise UsageError(f"{self.label}: cannot start {self.exe}: {exc.strerror or exc}") from None
-
-    def result(self) -> dict:
-        remaining = max(0.05, self.timeout - (time.perf_counter() - self.started))
-        try:
-            out, err = self.proc.communicate(timeout=remaining)
-        except subprocess.TimeoutExpired:
-            self.stop()
-            raise UsageError(f"{self.label}: {self.exe} did not answer within {self.timeout:g} s and was stopped; "
-                             "is it a Python interpreter? (a hanging sitecustomize.py or .pth file also does this)") from None
-        elapsed_ms = (time.perf_counter() - self.started) * 1000
-        return _parse_probe_output(self.label, self.exe, self.proc.returncode, out, err, elapsed_ms)
-
-    def stop(self) -> None:
-        _kill_tree(self.proc)
-        try:
-            self.proc.communicate(timeout=2)
-        except subprocess.TimeoutExpired:
-            pass
-
-
-def run_probe(python: str, timeout: float = 10.0) -> dict:
-    """Run host_probe inside another interpreter; return its facts or raise UsageError."""
-    return _ProbeProcess(python, timeout).result()
-
-
-def _parse_probe_output(label: str, exe: str, returncode: int, out: bytes, err: bytes, elapsed_ms: float) -> dict:
-    text = out.decode("utf-8", "replace").strip()
-    err_text = err.decode("utf-8", "replace").strip()
-    last_line = text.splitlines()[-1] if text else ""
-    data = None
-    if last_line.startswith("{"):
-        try:
-            data = json.loads(last_line)
-        except ValueError:
-            data = None
-    if isinstance(data, dict) and "unsupported_python" in data:
-        version = str(data["unsupported_python"])
-        if version.startswith("2."):
-            raise UsageError(f"{label}: {exe} is Python {version}; Python 2 is not supported (every rknn-toolkit and rknn-toolkit2 wheel is built for Python 3). "
-                             "Point --python at the Python 3 interpreter of your RKNN environment.")
-        raise UsageError(f"{label}: {exe} is Python {version}; the probe needs Python 3.5 or newer")
-    if isinstance(data, dict) and "probe_version" in data:
-        data.setdefault("how", {})["probe"] = f"{exe} -c <source of rknn_envcheck/probes/host_probe.py> (exit code {returncode})"
-        if returncode != 0:
-            data.setdefault("errors", []).append({"section": "probe", "problem": f"exit code {returncode} after printing its facts: {_excerpt(err_text)}"})
-        return data
-    if not text and "SyntaxError" in err_text:
-        raise UsageError(f"{label}: {exe} could not parse the probe (SyntaxError): it is not a Python 3.5+ interpreter (Python 2 is not supported)")
-    if not text:
-        detail = _excerpt(err_text) if err_text else "nothing on stderr either"
-        raise UsageError(f"{label}: {exe} printed nothing (exit code {returncode}): {detail}; is it a Python 3 interpreter?")
-    raise UsageError(f"{label}: {exe} printed something that is not the probe's JSON (exit code {returncode}): {_excerpt(text)!r}; is it a Python interpreter?")
+__all__ = ["PROBE_FILE", "HostGathering", "gather_host", "probe_command_code", "probe_in_process", "probe_source", "run_probe",
+           "start_gather_host"]
 
 
 def probe_in_process() -> dict:
@@ -245,11 +97,13 @@ class HostGathering:
     caller can do its own work (load the matrix, import the rules) while they run."""
 
     def __init__(self, python: str | None = None, timeout: float = 10.0, *, usb_backend=None, matrix=None,
-                 system: bool = True):
+                 system: bool = True, label: str | None = None, probe: bool = True):
         self.python = python
         self.timeout = timeout
+        # probe=False: the system scans alone (host --all-pythons gathers them once for every environment)
+        self.probe_wanted = probe
         # Started first: the other interpreter runs on another core while this one keeps working.
-        self.probe = _ProbeProcess(python, timeout) if python is not None else None
+        self.probe = _ProbeProcess(python, timeout, label) if python is not None and probe else None
         self.background: list[_Background] = []
         if system:
             from rknn_envcheck.probes import processes, tools, usb
@@ -267,7 +121,7 @@ class HostGathering:
 
     def result(self) -> dict:
         started = time.monotonic()
-        probe = self.probe.result() if self.probe is not None else probe_in_process()
+        probe = self.probe.result() if self.probe is not None else probe_in_process() if self.probe_wanted else {"how": {}}
         host = dict(probe)
         how = host.setdefault("how", {})
         host["probe_errors"] = host.pop("errors", [])
@@ -292,7 +146,7 @@ def start_gather_host(python: str | None = None, timeout: float = 10.0, **option
 
 
 def gather_host(python: str | None = None, timeout: float = 10.0, *, usb_backend=None, matrix=None,
-                system: bool = True) -> dict:
+                system: bool = True, label: str | None = None) -> dict:
     """The `host` facts dict (see docs/host.md for every key and how it is obtained).
 
     `python`: None = this interpreter; else the path (or PATH name) of another interpreter.
@@ -301,7 +155,7 @@ def gather_host(python: str | None = None, timeout: float = 10.0, *, usb_backend
     `system`: also gather USB, processes, tools and udev (False for probe-only tests).
     Raises UsageError (exit 2) when --python cannot be probed.
     """
-    return HostGathering(python, timeout, usb_backend=usb_backend, matrix=matrix, system=system).result()
+    return HostGathering(python, timeout, usb_backend=usb_backend, matrix=matrix, system=system, label=label).result()
 
 
 def _merge(host: dict, how: dict, name: str, result) -> None:
@@ -312,6 +166,13 @@ def _merge(host: dict, how: dict, name: str, result) -> None:
             host["usb"] = result["devices"]
         if result.get("error"):
             host["usb_error"] = result["error"]
+        if result.get("usb_bus"):
+            host["usb_bus"] = result["usb_bus"]  # "absent": no USB bus at all (container, CI)
+        if result.get("device_tree_how"):
+            # read beside sysfs: which board an aarch64 host is (the npu_transfer_proxy rule)
+            if result.get("device_tree_compatible") is not None:
+                host["device_tree_compatible"] = result["device_tree_compatible"]
+            how["device_tree_compatible"] = result["device_tree_how"]
         how["usb"] = result.get("how", "pyusb")
         if result.get("modes_from"):
             how["usb.mode"] = result["modes_from"]

@@ -12,6 +12,10 @@ METADATA / PKG-INFO is read (Name and Version come first; descriptions can be hu
 
 No verdicts here: the rules judge. Every section is guarded so one broken corner of an
 environment becomes an entry in `errors` while the rest is still reported.
+
+Size: one file of ~800 lines on purpose (over the ~400-line rule): it is sent to the inspected
+interpreter as a single `-c` source, where no package of ours can be imported, so it cannot be split
+into modules; `collect` is split into named steps instead (interpreter, paths, distributions, env).
 """
 import os
 import sys
@@ -104,8 +108,14 @@ def canonical_name(name):
     return "".join(out)
 
 
+# Bounds on what one distribution's requirements may add to the facts: a real METADATA has tens
+# of Requires-Dist lines of tens of bytes; a pathological one must not blow up the JSON.
+MAX_REQUIRES_LINES = 200
+MAX_REQUIRES_LINE_BYTES = 1024
+
+
 def read_header_fields(path):
-    """Name and Version from the header block of an RFC 822 style METADATA/PKG-INFO file.
+    """(Name, Version, [Requires-Dist lines]) from the header block of a METADATA/PKG-INFO file.
 
     Reads in small chunks and stops at the first blank line (end of headers), so a 500 KB
     README embedded as the description costs nothing.
@@ -120,11 +130,13 @@ def read_header_fields(path):
             if b"\n\n" in data or b"\r\n\r\n" in data or len(data) > 262144:
                 break
     text = data.decode("utf-8", "replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    blank = text.find("\n\n")
+    header = text if blank < 0 else text[:blank + 1]
     name = None
     version = None
-    for line in text.splitlines():
-        if not line.strip():
-            break
+    for line in header.splitlines():
         if line[:1] in (" ", "\t"):
             continue
         key, sep, value = line.partition(":")
@@ -137,7 +149,54 @@ def read_header_fields(path):
             version = value.strip()
         if name is not None and version is not None:
             break
-    return name, version
+    # Requires-Dist lines found with str.find on the lowered header: a real METADATA has tens of
+    # Classifier lines before them, and splitting each costs more than the whole search.
+    requires = []
+    lower = "\n" + header.lower()
+    at = lower.find("\nrequires-dist:")
+    while at >= 0:
+        stop = lower.find("\n", at + 1)
+        _add_requirement(requires, header[at + 14:stop - 1 if stop >= 0 else len(header)])
+        at = lower.find("\nrequires-dist:", at + 1)
+    return name, version, requires
+
+
+def _add_requirement(requires, line):
+    line = line.strip()
+    if line and len(requires) < MAX_REQUIRES_LINES and len(line.encode("utf-8", "replace")) <= MAX_REQUIRES_LINE_BYTES:
+        requires.append(line)
+
+
+def egg_requires(text):
+    """Requires-Dist lines from an egg-info requires.txt (`[extra:marker]` sections become markers),
+    the same conversion importlib.metadata makes, so egg-info installs are judged like wheels."""
+    requires = []
+    section = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+            continue
+        extra, _, marker = section.partition(":")
+        conditions = []
+        if marker.strip():
+            conditions.append("(" + marker.strip() + ")")
+        if extra.strip():
+            conditions.append('extra == "' + extra.strip() + '"')
+        _add_requirement(requires, line + ("; " + " and ".join(conditions) if conditions else ""))
+    return requires
+
+
+def _read_egg_requires(dist_path):
+    """requires.txt beside an egg-info's PKG-INFO (setuptools writes requirements there, not in PKG-INFO)."""
+    path = os.path.join(dist_path, "requires.txt")
+    try:
+        with open(path, "rb") as handle:
+            return egg_requires(handle.read(262144).decode("utf-8", "replace"))
+    except (OSError, IOError):
+        return []
 
 
 def split_dist_dirname(entry):
@@ -174,6 +233,51 @@ def python_facts():
         "in_venv": bool(real_prefix) or prefix != base_prefix,
         "in_conda": os.path.exists(os.path.join(prefix, "conda-meta")),
         "conda_env": os.environ.get("CONDA_DEFAULT_ENV") if os.path.exists(os.path.join(prefix, "conda-meta")) else None,
+    }
+
+
+def _full_version(info):
+    version = "%d.%d.%d" % (info[0], info[1], info[2])
+    if info[3] != "final":
+        version += info[3][0] + str(info[4])
+    return version
+
+
+def marker_environment():
+    """What packaging.markers.default_environment() returns in this interpreter (PEP 508), so the
+    rules can evaluate `; python_version < "3.8"` markers for it from anywhere (a facts file).
+
+    `import platform` costs 3-25 ms here (it pulls in re); on POSIX CPython/PyPy the same values
+    come from os.uname() and sys, which is what platform reads there too.
+    """
+    implementation = getattr(sys, "implementation", None)
+    name = getattr(implementation, "name", "cpython")
+    python_full = sys.version.split()[0] if sys.version else "%d.%d.%d" % tuple(sys.version_info[:3])
+    if python_full.count(".") == 1:
+        python_full += ".0"  # platform.python_version() pads '3.8' the same way
+    fast = hasattr(os, "uname") and name in ("cpython", "pypy")
+    if fast:
+        uname = os.uname()
+        system, release, version, machine = uname[0], uname[2], uname[3], uname[4]
+        python_implementation = {"cpython": "CPython", "pypy": "PyPy"}[name]
+    else:
+        import platform
+
+        system, release, version, machine = platform.system(), platform.release(), platform.version(), platform.machine()
+        python_implementation = platform.python_implementation()
+        python_full = platform.python_version()
+    return {
+        "implementation_name": name,
+        "implementation_version": _full_version(implementation.version) if implementation is not None else "0",
+        "os_name": os.name,
+        "platform_machine": machine,
+        "platform_release": release,
+        "platform_system": system,
+        "platform_version": version,
+        "python_full_version": python_full,
+        "platform_python_implementation": python_implementation,
+        "python_version": "%d.%d" % tuple(sys.version_info[:2]),
+        "sys_platform": sys.platform,
     }
 
 
@@ -404,7 +508,9 @@ class Scan(object):
                                 "problem": "no %s file" % os.path.basename(metadata_path)})
             return
         try:
-            name, version = read_header_fields(metadata_path)
+            name, version, requires = read_header_fields(metadata_path)
+            if not requires and kind == "PKG-INFO":
+                requires = _read_egg_requires(os.path.dirname(metadata_path))
         except (OSError, IOError) as exc:
             self.broken.append({"path": dist_path, "name": canonical_name(fallback_name), "version_from_path": fallback_version,
                                 "problem": "cannot read %s: %s" % (os.path.basename(metadata_path), _error_text(exc))})
@@ -426,6 +532,7 @@ class Scan(object):
             "version": version,
             "entry": entry,
             "metadata": dist_path,
+            "requires": requires,
             "how": "%s in %s" % (kind if kind != "egg-info file" else "PKG-INFO headers of", dist_path),
         })
 
@@ -457,9 +564,12 @@ class Scan(object):
     def _scan_zipped_egg(self, entry):
         import zipfile
 
+        requires_text = ""
         try:
             with zipfile.ZipFile(entry) as archive:
                 data = archive.read("EGG-INFO/PKG-INFO")
+                if "EGG-INFO/requires.txt" in archive.namelist():
+                    requires_text = archive.read("EGG-INFO/requires.txt")[:262144].decode("utf-8", "replace")
         except Exception as exc:  # zipfile raises several unrelated types for damaged files
             self.broken.append({"path": entry, "problem": "cannot read EGG-INFO/PKG-INFO from zipped egg: %s" % _error_text(exc)})
             return
@@ -474,7 +584,8 @@ class Scan(object):
                 version = value.strip()
         if name and version:
             self.dists.append({"name": canonical_name(name), "raw_name": name, "version": version, "entry": entry,
-                               "metadata": entry, "how": "EGG-INFO/PKG-INFO in zipped egg %s" % entry})
+                               "metadata": entry, "requires": egg_requires(requires_text),
+                               "how": "EGG-INFO/PKG-INFO in zipped egg %s" % entry})
         else:
             self.broken.append({"path": entry, "problem": "zipped egg PKG-INFO lacks Name or Version"})
 
@@ -508,123 +619,150 @@ def entry_kinds(entries, site_info):
     return kinds
 
 
-def collect(entries=None):
-    """All facts as a JSON-ready dict. `entries` defaults to sys.path without the cwd entry."""
-    result = {"probe_version": PROBE_VERSION, "errors": [], "how": {}}
+def _guarded(result, section, func):
+    """func() or None; one broken section becomes an entry in result["errors"], not a crash."""
+    try:
+        return func()
+    except Exception as exc:  # one broken section must not hide the others
+        result["errors"].append({"section": section, "problem": _error_text(exc)})
+        return None
+
+
+def _add_interpreter(result, exe):
+    """Step 1: the interpreter (version, bits, venv/conda), OS/arch, libc, platform and marker tags."""
     how = result["how"]
-    exe = sys.executable
-
-    def guarded(section, func):
-        try:
-            return func()
-        except Exception as exc:  # one broken section must not hide the others
-            result["errors"].append({"section": section, "problem": _error_text(exc)})
-            return None
-
-    python = guarded("python", python_facts) or {}
+    python = _guarded(result, "python", python_facts) or {}
     how["python.version"] = "sys.version_info in %s" % exe
     how["python.implementation"] = "sys.implementation.name in %s" % exe
     how["python.bits"] = "sys.maxsize in %s" % exe
     how["python.in_venv"] = "sys.prefix != sys.base_prefix (or sys.real_prefix) in %s" % exe
     how["python.in_conda"] = "conda-meta/ under sys.prefix %s" % sys.prefix
 
-    os_arch = guarded("os", os_facts)
+    os_arch = _guarded(result, "os", os_facts)
     if os_arch:
         result["os"], result["arch"] = os_arch
         how["os"] = "sys.platform in %s" % exe
         how["arch"] = "platform.machine() (os.uname().machine) in %s" % exe
 
-    libc = guarded("libc", libc_facts)
+    libc = _guarded(result, "libc", libc_facts)
     if libc:
         result["libc"] = libc
     if os_arch:
-        tags = guarded("platform_tag", lambda: platform_tag(os_arch[1], python.get("bits"), libc))
+        tags = _guarded(result, "platform_tag", lambda: platform_tag(os_arch[1], python.get("bits"), libc))
         if tags:
             python["platform_tag"] = tags[0]
             if tags[1]:
                 python["manylinux_tag"] = tags[1]
             how["python.platform_tag"] = "sysconfig.get_platform() and interpreter bitness in %s" % exe
 
-    site_info = guarded("site", site_facts) or {}
+    marker_env = _guarded(result, "marker_env", marker_environment)
+    if marker_env:
+        python["marker_env"] = marker_env
+        how["python.marker_env"] = "sys, os.uname() (or platform) in %s, as packaging.markers.default_environment()" % exe
+    return python
+
+
+def _site_dirs(site_info):
+    """The site-packages directories (and the user site when enabled), each with whether it is writable."""
+    listed = []
+    seen = set()
+    candidates = list(site_info.get("site_packages") or [])
+    if site_info.get("user_site") and site_info.get("user_site_enabled"):
+        candidates.append(site_info["user_site"])
+    for path in candidates:
+        if path in seen:
+            continue
+        seen.add(path)
+        ok, method = writable(path)
+        listed.append({"path": path, "exists": os.path.isdir(path), "writable": ok, "how": method,
+                       "kind": "user_site" if path == site_info.get("user_site") else "site"})
+    return listed
+
+
+def _install_target(site_info, exe):
+    """Where `pip install` (without --user) writes, and whether this user can write there."""
+    target = site_info.get("purelib")
+    if not target:
+        return None
+    ok, method = writable(target)
+    return {"path": target, "writable": ok, "how": "sysconfig.get_paths()['purelib'] in %s (where `pip install` writes without --user); %s" % (exe, method)}
+
+
+def _add_paths(result, python, entries, exe):
+    """Step 2: user site, sys.path entries and their kinds, site-packages and the pip install target."""
+    how = result["how"]
+    site_info = _guarded(result, "site", site_facts) or {}
     python["user_site_enabled"] = site_info.get("user_site_enabled")
     python["user_site"] = site_info.get("user_site")
     how["python.user_site_enabled"] = "site.ENABLE_USER_SITE in %s" % exe
     result["python"] = python
 
-    if entries is None:
-        entries = _path_entries()
-    result["sys_path"] = guarded("sys_path", lambda: entry_kinds(entries, site_info)) or [{"path": e} for e in entries]
+    result["sys_path"] = _guarded(result, "sys_path", lambda: entry_kinds(entries, site_info)) or [{"path": e} for e in entries]
     how["sys_path"] = "sys.path in %s (without the current directory that -c adds)" % exe
 
-    def site_dirs():
-        listed = []
-        seen = set()
-        candidates = list(site_info.get("site_packages") or [])
-        if site_info.get("user_site") and site_info.get("user_site_enabled"):
-            candidates.append(site_info["user_site"])
-        for path in candidates:
-            if path in seen:
-                continue
-            seen.add(path)
-            ok, method = writable(path)
-            listed.append({"path": path, "exists": os.path.isdir(path), "writable": ok, "how": method,
-                           "kind": "user_site" if path == site_info.get("user_site") else "site"})
-        return listed
-
-    result["site_packages"] = guarded("site_packages", site_dirs) or []
+    result["site_packages"] = _guarded(result, "site_packages", lambda: _site_dirs(site_info)) or []
     how["site_packages"] = "site.getsitepackages() + sysconfig purelib/platlib in %s" % exe
 
-    def install_target():
-        target = site_info.get("purelib")
-        if not target:
-            return None
-        ok, method = writable(target)
-        return {"path": target, "writable": ok, "how": "sysconfig.get_paths()['purelib'] in %s (where `pip install` writes without --user); %s" % (exe, method)}
-
-    target = guarded("install_target", install_target)
+    target = _guarded(result, "install_target", lambda: _install_target(site_info, exe))
     if target:
         result["install_target"] = target
 
-    scan = guarded("distributions", lambda: Scan(entries).run())
-    if scan is not None:
-        packages = {}
-        locations = {}
-        by_name = {}
-        for dist in scan.dists:
-            by_name.setdefault(dist["name"], []).append(dist)
-            if dist["name"] not in packages:  # first on sys.path wins, as for importlib.metadata
-                packages[dist["name"]] = dist["version"]
-                locations[dist["name"]] = dist["entry"]
-                how["packages." + dist["name"]] = dist["how"]
-        result["packages"] = packages
-        result["package_locations"] = locations
-        how["packages"] = "METADATA/PKG-INFO headers of %d distributions on sys.path of %s (nothing imported)" % (len(scan.dists), exe)
-        result["duplicates"] = [
-            {"name": name, "locations": [{"path": d["entry"], "version": d["version"], "metadata": d["metadata"]} for d in dists]}
-            for name, dists in sorted(by_name.items()) if len(dists) > 1
-        ]
-        how["duplicates"] = "the same distribution name found in more than one *.dist-info/*.egg-info on sys.path of %s" % exe
-        result["top_level_duplicates"] = [
-            {"module": module, "paths": paths} for module, paths in sorted(scan.modules.items()) if len(paths) > 1
-        ]
-        how["top_level_duplicates"] = "the same top-level package/module in more than one sys.path entry of %s (first one wins)" % exe
-        result["broken_metadata"] = scan.broken
-        result["errors"].extend(scan.errors)
-        rknn = None
-        for package in RKNN_PACKAGES:
-            if package in packages:
-                rknn = {"package": package, "version": packages[package], "location": locations[package]}
-                how["rknn"] = how["packages." + package]
-                break
-        if rknn is None:
-            for broken in scan.broken:
-                if broken.get("name") in RKNN_PACKAGES:
-                    rknn = {"package": broken["name"], "version": None, "location": broken["path"], "problem": broken["problem"]}
-                    how["rknn"] = "broken metadata at %s" % broken["path"]
-                    break
-        result["rknn"] = rknn
-        result["rknn_packages"] = [{"package": p, "version": packages[p]} for p in RKNN_PACKAGES if p in packages]
 
+def _rknn_toolkit(packages, locations, broken_dists, how):
+    """The RKNN toolkit distribution that `import rknn` would use (or its broken metadata), or None."""
+    for package in RKNN_PACKAGES:
+        if package in packages:
+            how["rknn"] = how["packages." + package]
+            return {"package": package, "version": packages[package], "location": locations[package]}
+    for broken in broken_dists:
+        if broken.get("name") in RKNN_PACKAGES:
+            how["rknn"] = "broken metadata at %s" % broken["path"]
+            return {"package": broken["name"], "version": None, "location": broken["path"], "problem": broken["problem"]}
+    return None
+
+
+def _add_distributions(result, entries, exe):
+    """Step 3: installed distributions from metadata (first on sys.path wins), their Requires-Dist,
+    duplicated distributions and top-level modules, broken metadata and the RKNN toolkit."""
+    how = result["how"]
+    scan = _guarded(result, "distributions", lambda: Scan(entries).run())
+    if scan is None:
+        return
+    packages = {}
+    locations = {}
+    requires_dist = {}
+    by_name = {}
+    for dist in scan.dists:
+        by_name.setdefault(dist["name"], []).append(dist)
+        if dist["name"] not in packages:  # first on sys.path wins, as for importlib.metadata
+            packages[dist["name"]] = dist["version"]
+            locations[dist["name"]] = dist["entry"]
+            how["packages." + dist["name"]] = dist["how"]
+            if dist.get("requires"):
+                requires_dist[dist["name"]] = dist["requires"]
+    result["packages"] = packages
+    result["package_locations"] = locations
+    result["requires_dist"] = requires_dist
+    how["requires_dist"] = ("Requires-Dist headers of each distribution's METADATA/PKG-INFO (egg-info: requires.txt) "
+                            "on sys.path of %s; at most %d lines of %d bytes each" % (exe, MAX_REQUIRES_LINES, MAX_REQUIRES_LINE_BYTES))
+    how["packages"] = "METADATA/PKG-INFO headers of %d distributions on sys.path of %s (nothing imported)" % (len(scan.dists), exe)
+    result["duplicates"] = [
+        {"name": name, "locations": [{"path": d["entry"], "version": d["version"], "metadata": d["metadata"]} for d in dists]}
+        for name, dists in sorted(by_name.items()) if len(dists) > 1
+    ]
+    how["duplicates"] = "the same distribution name found in more than one *.dist-info/*.egg-info on sys.path of %s" % exe
+    result["top_level_duplicates"] = [
+        {"module": module, "paths": paths} for module, paths in sorted(scan.modules.items()) if len(paths) > 1
+    ]
+    how["top_level_duplicates"] = "the same top-level package/module in more than one sys.path entry of %s (first one wins)" % exe
+    result["broken_metadata"] = scan.broken
+    result["errors"].extend(scan.errors)
+    result["rknn"] = _rknn_toolkit(packages, locations, scan.broken, how)
+    result["rknn_packages"] = [{"package": p, "version": packages[p]} for p in RKNN_PACKAGES if p in packages]
+
+
+def _add_env(result, exe):
+    """Step 4: the environment variables that change how Python, pip, adb or the toolkit behave."""
     env = {}
     for name in ENV_NAMES:
         if name in os.environ:
@@ -633,7 +771,19 @@ def collect(entries=None):
         if name.startswith("RKNN_"):
             env[name] = os.environ[name]
     result["env"] = env
-    how["env"] = "os.environ of %s" % exe
+    result["how"]["env"] = "os.environ of %s" % exe
+
+
+def collect(entries=None):
+    """All facts as a JSON-ready dict. `entries` defaults to sys.path without the cwd entry."""
+    result = {"probe_version": PROBE_VERSION, "errors": [], "how": {}}
+    exe = sys.executable
+    if entries is None:
+        entries = _path_entries()
+    python = _add_interpreter(result, exe)
+    _add_paths(result, python, entries, exe)
+    _add_distributions(result, entries, exe)
+    _add_env(result, exe)
     return result
 
 

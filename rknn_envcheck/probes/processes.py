@@ -12,11 +12,13 @@ import sys
 
 NPU_TRANSFER_PROXY = "npu_transfer_proxy"
 
-# The seed (§1.7.2 item 7) names the products "360 安全卫士" (360 Total Security) and "腾讯电脑管家"
-# (Tencent PC Manager): on Windows they must be closed or rknn_init fails with
-# RKNN_ERR_DEVICE_UNAVAILABLE. The seed names the products, not their executables; these are the
-# process names those products run (360: tray, main UI, self-protection service, antivirus;
-# Tencent: tray, real-time protection, main UI).
+# The vendor names the products, not their executables: seed §1.7.2 item 7 ("360 安全卫士/腾讯电脑管家")
+# and TS-1.7.5 §8.8 item 7 ("360 Security Guard/Tencent Computer Manager"): on Windows close them,
+# "otherwise this error [RKNN_ERR_DEVICE_UNAVAILABLE] may also occur". The process names below are
+# ours (inferred: the executables those products run — 360: tray, main UI, active defence service,
+# antivirus; Tencent: tray, real-time protection, main UI), so each says so beside the vendor source.
+SEED_SECURITY_SOURCE = "seed §1.7.2 item 7; TS-1.7.5 §8.8 item 7"
+_INFERRED = "inferred from seed §1.7.2 item 7 (the products' executables; the vendor names only the products)"
 SECURITY_SOFTWARE = {
     "360tray.exe": "360 安全卫士 (360 Total Security)",
     "360safe.exe": "360 安全卫士 (360 Total Security)",
@@ -27,7 +29,6 @@ SECURITY_SOFTWARE = {
     "qqpcrtp.exe": "腾讯电脑管家 (Tencent PC Manager)",
     "qqpcmgr.exe": "腾讯电脑管家 (Tencent PC Manager)",
 }
-SEED_SECURITY_SOURCE = "seed §1.7.2 item 7 (close 360 安全卫士/腾讯电脑管家 on Windows)"
 
 
 def _base_name(name: str) -> str:
@@ -115,13 +116,13 @@ def _processes(psutil, pids):
 
 
 def scan_processes(timeout: float = 3.0) -> dict:
-    how = "psutil.process_iter(name): npu_transfer_proxy, adb, and the security software named in seed §1.7.2"
+    how = "psutil.process_iter(name): npu_transfer_proxy, adb, and the security software named in the RKNN-Toolkit Troubleshooting Guide §1.7.2"
     pids = None
     if sys.platform.startswith("linux"):
         pids = linux_candidates()
         if pids == []:
             return {"processes": [], "process_details": [], "adb_server": None, "adb_servers": [], "security_software": [],
-                    "how": "/proc/*/comm: no npu_transfer_proxy, adb or seed §1.7.2 security software process"}
+                    "how": "/proc/*/comm: no npu_transfer_proxy, adb or security software process named in the RKNN-Toolkit Troubleshooting Guide §1.7.2"}
     try:
         import psutil
     except ImportError:
@@ -145,7 +146,8 @@ def scan_processes(timeout: float = 3.0) -> dict:
                 detail[attr] = None
         interesting.append(detail)
         if is_security:
-            security.append({"name": name, "product": SECURITY_SOFTWARE[low], "pid": detail["pid"], "source": SEED_SECURITY_SOURCE})
+            security.append({"name": name, "product": SECURITY_SOFTWARE[low], "pid": detail["pid"], "source": SEED_SECURITY_SOURCE,
+                             "name_source": _INFERRED})
         if is_adb and is_adb_server(name, detail.get("cmdline") or []):
             servers.append({"pid": detail["pid"], "exe": detail.get("exe"), "cmdline": detail.get("cmdline"),
                             "user": detail.get("username"), "port": _server_port(detail.get("cmdline") or [])})

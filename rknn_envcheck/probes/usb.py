@@ -1,7 +1,13 @@
-"""Rockchip USB devices (vendor 0x2207) through pyusb: product id, what that mode means, who may open it.
+"""Rockchip USB devices (vendor 0x2207): product id, interfaces, what that mode means, who may open it.
 
-No libusb backend is a fact to report (with how to install libusb), not a crash. pyusb is imported
-here, inside the function, never at CLI start-up.
+On Linux the kernel's own list is read from sysfs (udev/devices.py's reader, the one `rknn-envcheck
+udev` uses), so no libusb is needed; a machine with no USB bus at all (a container, CI) is a fact
+(`usb_bus: "absent"`), not an error. Elsewhere (macOS, Windows), or when a test hands in a backend,
+pyusb lists the devices and their interfaces; no libusb backend there is a fact to report (with how
+to install libusb), not a crash. pyusb is imported inside the function, never at CLI start-up.
+
+A board in ADB mode is recognised by its ADB interface (class ff, subclass 42, protocol 01) as
+well as by the product ids of matrices/usb.toml: RKNPU2 boards' adbd gadgets use other ids.
 """
 from __future__ import annotations
 
@@ -13,9 +19,9 @@ ROCKCHIP_VID = 0x2207
 # Used only when the matrix has no [[usb_id]] rows. Source: toolkit1.md §4.2 (board gadget script
 # start_usb.sh: 0x0006 adb, 0x1808 ntb; compute stick quick start: 2207:0018).
 FALLBACK_MODES = {
-    "0006": {"mode": "adb", "meaning": "board in ADB mode (start_usb.sh gadget, idProduct 0x0006)", "source": "toolkit1.md §4.2"},
-    "1808": {"mode": "ntb", "meaning": "board in NTB mode (start_usb.sh gadget, idProduct 0x1808)", "source": "toolkit1.md §4.2"},
-    "0018": {"mode": "ntb", "meaning": "TB-RK1808 compute stick (NTB, 2207:0018 per the quick start guide)", "source": "toolkit1.md §4.2"},
+    "0006": {"mode": "adb", "meaning": "board in ADB mode (start_usb.sh gadget, idProduct 0x0006)", "source": "NPU drivers/common/usr/bin/start_usb.sh"},
+    "1808": {"mode": "ntb", "meaning": "board in NTB mode (start_usb.sh gadget, idProduct 0x1808)", "source": "NPU drivers/common/usr/bin/start_usb.sh"},
+    "0018": {"mode": "ntb", "meaning": "TB-RK1808 compute stick (NTB, 2207:0018 per the quick start guide)", "source": "NPU drivers/common/usr/bin/start_usb.sh"},
 }
 
 LIBUSB_INSTALL = {
@@ -58,39 +64,6 @@ def _linux_find_library(candidate: str):
     return None
 
 
-_LIBRARY_ORDER = (("libusb-1.0", "usb-1.0"), ("OpenUSB", "openusb"), ("libusb-0.1", "usb-0.1"))
-
-
-def linux_libusb() -> tuple[str | None, str]:
-    """(soname, how) of the first library a pyusb backend would load, by dlopen, without pyusb.
-
-    Importing pyusb costs ~20 ms; when no libusb loads, pyusb finds no backend either (its
-    loader is given the same dlopen finder below), so the answer is known without it.
-    """
-    tried = []
-    for _label, candidate in _LIBRARY_ORDER:
-        soname = _linux_find_library(candidate)
-        if soname:
-            return soname, f"dlopen({soname})"
-        tried.extend(_SONAMES[candidate])
-    return None, f"dlopen failed for {', '.join(tried)} (the libraries pyusb's libusb1, openusb and libusb0 backends load)"
-
-
-def sysfs_rockchip_count(sysfs: str = "/sys/bus/usb/devices") -> int | None:
-    """How many USB devices with idVendor 2207 the kernel lists; None when sysfs has no USB bus."""
-    if not os.path.isdir(sysfs):
-        return None
-    count = 0
-    for entry in os.listdir(sysfs):
-        try:
-            with open(os.path.join(sysfs, entry, "idVendor")) as handle:
-                if handle.read().strip().lower() == "2207":
-                    count += 1
-        except OSError:
-            continue
-    return count
-
-
 def find_backend():
     """(backend, description) of the first libusb backend pyusb can load, or (None, reason)."""
     import usb.backend.libusb0
@@ -120,30 +93,13 @@ def load_modes(matrix=None) -> tuple[dict[str, dict], str]:
     except Exception as exc:  # a broken matrix must not hide the devices; say where the table came from
         return dict(FALLBACK_MODES), f"built-in table (matrix usb_id rows unavailable: {type(exc).__name__}: {exc})"
     if not rows:
-        return dict(FALLBACK_MODES), "built-in table (the matrix has no [[usb_id]] rows): 0006 adb, 1808 ntb, 0018 compute stick, per toolkit1.md §4.2"
+        return dict(FALLBACK_MODES), "built-in table (the matrix has no [[usb_id]] rows): 0006 adb, 1808 ntb, 0018 compute stick, per the board's start_usb.sh (rockchip-linux/rknpu) and the RKNN-Toolkit Quick Start guides"
     modes = {}
     for row in rows:
         pid = str(row["pid"]).lower().removeprefix("0x")
         pid = pid if pid == "*" else pid.zfill(4)  # "*" = any other Rockchip product id
         modes[pid] = {"mode": row.get("mode"), "meaning": row.get("meaning"), "source": row.get("source", "")}
     return modes, f"matrix [[usb_id]] rows ({len(modes)} product ids)"
-
-
-def _sysfs_serial(bus: int | None, address: int | None, sysfs: str = "/sys/bus/usb/devices") -> str | None:
-    """The serial string without opening the device (which may need permissions we lack)."""
-    if bus is None or address is None or not os.path.isdir(sysfs):
-        return None
-    for entry in os.listdir(sysfs):
-        base = os.path.join(sysfs, entry)
-        try:
-            with open(os.path.join(base, "busnum")) as fb, open(os.path.join(base, "devnum")) as fd:
-                if int(fb.read()) != bus or int(fd.read()) != address:
-                    continue
-            with open(os.path.join(base, "serial")) as fs:
-                return fs.read().strip() or None
-        except (OSError, ValueError):
-            continue
-    return None
 
 
 def node_access(bus: int | None, address: int | None, dev_root: str = "/dev/bus/usb") -> tuple[bool | None, str]:
@@ -161,42 +117,131 @@ def node_access(bus: int | None, address: int | None, dev_root: str = "/dev/bus/
     return ok, f"os.access({node}, R_OK|W_OK) as {who}{note}"
 
 
-def describe_device(dev, modes: dict[str, dict], dev_root: str = "/dev/bus/usb") -> dict:
-    pid = f"{int(dev.idProduct):04x}"
-    bus = getattr(dev, "bus", None)
-    address = getattr(dev, "address", None)
-    known = pid in modes
-    row = modes.get(pid) or modes.get("*")
+def mode_of(pid: str, interfaces, modes: dict[str, dict]) -> tuple[str, str, str, bool]:
+    """(mode, meaning, source, known_pid) from the ADB interface first, then the product id table."""
+    from rknn_envcheck.udev.devices import has_adb_interface
+
+    row = modes.get(pid)
+    known = row is not None
+    if has_adb_interface(interfaces) and (row is None or row.get("mode") in (None, "unknown", "unknown-rockchip")):
+        return ("adb", f"board running adbd: an ADB interface (class ff, subclass 42, protocol 01) on Rockchip product id {pid}",
+                ADB_INTERFACE_SOURCE, known)
+    row = row or modes.get("*")
+    if row is None:
+        return ("unknown", f"Rockchip product id {pid} is not in the table: not an ADB/NTB RKNN board mode "
+                           "(a loader/maskrom or another gadget mode?)", "", known)
+    return row.get("mode") or "unknown", row.get("meaning") or "", row.get("source", ""), known
+
+
+ADB_INTERFACE_SOURCE = "AOSP-adb adb.h (ADB_CLASS 0xff, ADB_SUBCLASS 0x42, ADB_PROTOCOL 0x1; is_adb_interface)"
+
+
+def _opened_as() -> str | None:
+    if not hasattr(os, "geteuid"):
+        return None
+    return "root" if os.geteuid() == 0 else f"uid {os.geteuid()}"
+
+
+def device_tree_compatible(root: str = "/") -> tuple[list[str] | None, str]:
+    """The host's own /proc/device-tree/compatible (NUL-separated, most specific first): which
+    board an aarch64 host is, for the npu_transfer_proxy rule. [] on machines without a device
+    tree (x86 PCs); None when it exists but cannot be read."""
+    path = os.path.join(root, "proc/device-tree/compatible")
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(4096)
+    except FileNotFoundError:
+        return [], f"{path}: none (not a device-tree machine)"
+    except OSError as exc:
+        return None, f"{path}: {exc.strerror or exc}"
+    return [part.decode("ascii", "replace") for part in raw.split(b"\0") if part], f"read {path}"
+
+
+def _describe(vid: str, pid: str, bus, address, serial, interfaces, modes: dict[str, dict], dev_root: str, source: str) -> dict:
+    from rknn_envcheck.udev.devices import has_adb_interface
+
+    mode, meaning, meaning_source, known = mode_of(pid, interfaces, modes)
     can_open, access_how = node_access(bus, address, dev_root)
-    return {
-        "vid": f"{int(dev.idVendor):04x}",
+    described = {
+        "vid": vid,
         "pid": pid,
         "bus": bus,
         "address": address,
-        "mode": row["mode"] if row else "unknown",
-        "meaning": row["meaning"] if row else f"Rockchip product id {pid} is not in the table: not an ADB/NTB RKNN board mode "
-                                               "(a loader/maskrom or another gadget mode?)",
-        "meaning_source": row.get("source", "") if row else "",
+        "mode": mode,
+        "meaning": meaning,
+        "meaning_source": meaning_source,
         "known_pid": known,
-        "serial": _sysfs_serial(bus, address),
+        "adb_interface": has_adb_interface(interfaces) if interfaces is not None else None,
+        "interfaces": interfaces,
+        "serial": serial,
         "can_open": can_open,
         "can_open_how": access_how,
+        "opened_as": _opened_as() if can_open is not None else None,
+        "source": source,
     }
+    if interfaces is None:  # not read (a backend without configuration descriptors): left out, not "none"
+        del described["interfaces"]
+    return described
 
 
-def scan_usb(backend=None, matrix=None, dev_root: str = "/dev/bus/usb") -> dict:
-    """{'devices': [...] or None, 'error': str or None, 'how': str, 'modes_from': str}.
+def _int_or_none(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
 
-    `backend`: a pyusb backend instance (tests pass a fake one); None = find libusb.
+
+def scan_sysfs(root: str = "/", matrix=None, dev_root: str | None = None) -> dict:
+    """The Linux path: the kernel's USB list under <root>/sys/bus/usb/devices, no libusb."""
+    from rknn_envcheck.udev.devices import sysfs_usb_devices, usb_bus_state
+
+    compatible, compatible_how = device_tree_compatible(root)
+    host_tree = {"device_tree_compatible": compatible, "device_tree_how": compatible_how}
+    state, bus_how = usb_bus_state(root)
+    if state == "absent":
+        return {"devices": [], "usb_bus": "absent", "error": None, "how": bus_how, **host_tree}
+    found = sysfs_usb_devices(root)
+    base = os.path.join(root, "sys/bus/usb/devices")
+    how = f"{base}/*/idVendor, idProduct, busnum, devnum, serial and */bInterfaceClass, SubClass, Protocol"
+    if not found:
+        return {"devices": [], "usb_bus": "present", "error": None, "how": f"{how}: no device of vendor 2207", **host_tree}
+    modes, modes_from = load_modes(matrix)
+    dev_root = dev_root or os.path.join(root, "dev/bus/usb")
+    devices = [_describe(d["vid"], d["pid"] or "", _int_or_none(d["busnum"]), _int_or_none(d["devnum"]), d["serial"],
+                         d["interfaces"], modes, dev_root, "sysfs") for d in found]
+    return {"devices": devices, "usb_bus": "present", "error": None, "how": how, "modes_from": modes_from, **host_tree}
+
+
+def _pyusb_interfaces(dev) -> list[dict] | None:
+    """Interface class/subclass/protocol of every configuration, from the descriptors (no open)."""
+    try:
+        return [{"class": f"{intf.bInterfaceClass:02x}", "subclass": f"{intf.bInterfaceSubClass:02x}", "protocol": f"{intf.bInterfaceProtocol:02x}"}
+                for cfg in dev for intf in cfg]
+    except Exception:  # noqa: BLE001 - a backend that cannot read configuration descriptors: mode by product id only
+        return None
+
+
+def _pyusb_serial(dev) -> str | None:
+    try:
+        import usb.util
+
+        return usb.util.get_string(dev, dev.iSerialNumber) if dev.iSerialNumber else None
+    except Exception:  # noqa: BLE001 - reading a string descriptor needs the device opened (permissions)
+        return None
+
+
+def _uses_sysfs() -> bool:
+    return sys.platform.startswith("linux")
+
+
+def scan_usb(backend=None, matrix=None, dev_root: str = "/dev/bus/usb", sysfs_root: str | None = None) -> dict:
+    """{'devices': [...] or None, 'usb_bus': 'present'|'absent', 'error': str or None, 'how': str, 'modes_from': str}.
+
+    `backend`: a pyusb backend instance (tests pass a fake one); None = sysfs on Linux, else find libusb.
+    `sysfs_root`: read sysfs under this directory instead of / (tests, saved trees).
     """
-    if backend is None and sys.platform.startswith("linux"):
-        soname, lib_how = linux_libusb()
-        if soname is None:
-            return {"devices": None, "how": lib_how,
-                    "error": f"no libusb library found, so USB devices cannot be listed; install it: {LIBUSB_INSTALL['linux']}"}
-        if sysfs_rockchip_count() == 0:
-            # The kernel's own list says no Rockchip device is attached: nothing for pyusb to describe.
-            return {"devices": [], "error": None, "how": f"{lib_how} ok; /sys/bus/usb/devices/*/idVendor: no device of vendor 2207"}
+    if backend is None and (sysfs_root is not None or _uses_sysfs()):
+        return scan_sysfs(sysfs_root or "/", matrix, None if sysfs_root else dev_root)
     try:
         import usb.core
     except ImportError:
@@ -214,8 +259,22 @@ def scan_usb(backend=None, matrix=None, dev_root: str = "/dev/bus/usb") -> dict:
         found = list(usb.core.find(find_all=True, idVendor=ROCKCHIP_VID, backend=backend))
     except usb.core.USBError as exc:
         return {"devices": None, "how": how, "error": f"listing USB devices failed: {exc}"}
+    how = f"{how}: usb.core.find(idVendor=0x2207), configuration descriptors for the interfaces"
     if not found:
-        return {"devices": [], "error": None, "how": f"{how}: usb.core.find(idVendor=0x2207)"}
+        return {"devices": [], "usb_bus": "present", "error": None, "how": how}
     modes, modes_from = load_modes(matrix)
-    devices = [describe_device(dev, modes, dev_root) for dev in found]
-    return {"devices": devices, "error": None, "how": f"{how}: usb.core.find(idVendor=0x2207)", "modes_from": modes_from}
+    devices = [_describe(f"{int(dev.idVendor):04x}", f"{int(dev.idProduct):04x}", getattr(dev, "bus", None), getattr(dev, "address", None),
+                         _pyusb_serial(dev), _pyusb_interfaces(dev), modes, dev_root, "pyusb") for dev in found]
+    return {"devices": devices, "usb_bus": "present", "error": None, "how": how, "modes_from": modes_from}
+
+
+def rockchip_adb_visible(scan: dict) -> tuple[bool | None, str]:
+    """Is a Rockchip device in ADB mode on USB? (None, why) when USB could not be read."""
+    if scan.get("devices") is None:
+        return None, scan.get("error") or "USB devices could not be listed"
+    if scan.get("usb_bus") == "absent":
+        return False, f"no USB bus visible, a container or CI? {scan.get('how')}"
+    adb = [d for d in scan["devices"] if d.get("mode") == "adb" or d.get("adb_interface")]
+    if adb:
+        return True, f"{len(adb)} Rockchip device(s) in ADB mode on USB ({', '.join('2207:' + d['pid'] for d in adb)}, {adb[0].get('source')})"
+    return False, f"{len(scan['devices'])} vendor-2207 device(s), none in ADB mode; {scan.get('how')}"

@@ -1,8 +1,17 @@
-"""Renderings of one Report: text (one screen), json (versioned schema), markdown (bug reports)."""
+"""Renderings of one Report: text (one screen), json (versioned schema), markdown (bug reports),
+junit (CI servers), prometheus (node_exporter's textfile collector)."""
 from __future__ import annotations
 
 
-def render(report, fmt: str = "text", verbose: bool = False) -> str:
+def render(report, fmt: str = "text", verbose: bool = False, strict: bool = False) -> str:
+    if fmt == "junit":
+        from rknn_envcheck.render.junit import render_junit
+
+        return render_junit(report, strict)
+    if fmt == "prometheus":
+        from rknn_envcheck.render.prometheus import render_prometheus
+
+        return render_prometheus(report, strict)
     if fmt == "json":
         from rknn_envcheck.render.json_out import render_json
 

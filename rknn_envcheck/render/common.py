@@ -1,7 +1,10 @@
 """Pieces every human-readable rendering shares: grouping by subject, the summary line."""
 from __future__ import annotations
 
+import re
+
 from rknn_envcheck.report import CRASHED, FAIL, OK, SKIPPED, UNKNOWN, WARN
+from rknn_envcheck.shellcmd import UNSAFE_CHARS, escape_unsafe
 
 
 def grouped(report) -> list[tuple[str, str, list]]:
@@ -65,9 +68,131 @@ def command_lines(command, host_shell: str) -> list[str]:
     """A fix command as the user's shell wants it; withheld (and why) when it holds a value that
     cannot be shown safely. A plain string (a fixed instruction) is shown as it is."""
     if not hasattr(command, "display"):
-        return [str(command)]
+        return [clean(command)]
     why = command.unsafe
     if why:
         return [f"(command not shown: {why})"]
     line = command.display(host_shell)
-    return [f"{line}  # {command.note}" if command.note else line]
+    return [f"{line}  # {clean(command.note)}" if command.note else line]
+
+
+def report_hostname(report) -> str:
+    """The name of the PC the facts were gathered on (facts carry it, so a replay names the
+    user's machine, not ours); "" when unknown."""
+    facts = report.facts if isinstance(report.facts, dict) else {}
+    name = facts.get("hostname")
+    return name if isinstance(name, str) else ""
+
+
+# --- Sanitising: every string from outside (facts, boards, logs, models, file names, the
+# environment) reaches a terminal or a document only through these. Control characters (C0,
+# DEL, C1: ESC sequences, OSC 52 clipboard writes, CR that rewinds a line), BiDi overrides and
+# zero-width marks are shown escaped (`\x1b`, `\u202e`) — shellcmd.escape_unsafe — so nothing a
+# board or a log says can move the cursor, recolour, retitle, reorder or forge a line. JSON keeps
+# the exact strings (json escapes controls itself).
+
+CUT_AT = 200
+
+
+def clean(text, keep_newlines: bool = False) -> str:
+    """`text` with unsafe characters escaped; newlines kept only where the caller lays out
+    continuation lines itself (a message we composed), else shown as `\\x0a`."""
+    text = text if isinstance(text, str) else str(text)
+    if not UNSAFE_CHARS.search(text):
+        return text  # the common case: one C-level regex scan, no copy
+    if keep_newlines and "\n" in text:
+        return "\n".join(escape_unsafe(part) for part in text.split("\n"))
+    return escape_unsafe(text)
+
+
+def cut(text, limit: int = CUT_AT) -> str:
+    """A value shown in an error message: escaped and at most `limit` characters (a 10 MB bad
+    environment variable is named, not echoed)."""
+    shown = clean(text)
+    if len(shown) <= limit:
+        return shown
+    return shown[: limit - 25] + f"... ({len(shown)} characters)"
+
+
+def clean_value(value):
+    """A fact value (str, list, dict, number) with every string in it cleaned."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, (list, tuple)):
+        return [clean_value(v) for v in value]
+    if isinstance(value, dict):
+        return {clean(k) if isinstance(k, str) else k: clean_value(v) for k, v in value.items()}
+    return value
+
+
+def sanitized(report, with_facts: bool = False):
+    """A copy of `report` whose every outside string is cleaned: the one sanitising point of the
+    text and markdown renderers (they then add their own colour codes and markup freely). Fix
+    commands stay Command objects: command_lines withholds the unsafe ones. The facts are cleaned
+    only `with_facts` (text -v prints them; cleaning 200 distributions costs ~10 ms otherwise)."""
+    import copy
+    import dataclasses
+
+    from rknn_envcheck.report import Fix
+
+    clone = copy.copy(report)
+    clone.command = clean(report.command)  # holds paths from the command line
+    clone.matrix_version, clone.matrix_date = clean(report.matrix_version), clean(report.matrix_date)
+    clone.notes = [clean(n, keep_newlines=True) for n in report.notes]
+    clone.subjects = {k: clean(v) for k, v in report.subjects.items()}
+    if with_facts and isinstance(report.facts, dict):
+        clone.facts = clean_value(report.facts)
+    checks = []
+    for c in report.checks:
+        fix = c.fix
+        if fix is not None:
+            fix = Fix(text=clean(fix.text, keep_newlines=True),
+                      commands=[cmd if hasattr(cmd, "display") else clean(cmd) for cmd in fix.commands])
+        checks.append(dataclasses.replace(
+            c, title=clean(c.title), subject=c.subject, observed=clean_value(c.observed), how=clean(c.how),
+            expected=clean_value(c.expected), rule=clean(c.rule), source=clean(cited(c.source)),
+            message=clean(c.message, keep_newlines=True), fix=fix, evidence=[clean(e) for e in c.evidence]))
+    clone.checks = checks
+    return clone
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#!])")
+
+
+def md_text(text) -> str:
+    """Cleaned, with markdown's own syntax backslash-escaped: no link `[..](..)`, no autolink or
+    HTML `<..>`, no emphasis, code span, table-cell break `|` or entity `&..;` from outside text."""
+    return "\n".join(_MD_SPECIAL.sub(r"\\\1", line) for line in clean(text, keep_newlines=True).split("\n"))
+
+
+def md_code(text) -> str:
+    """An inline code span that holds any text: the fence is longer than any backtick run inside."""
+    body = clean(text).replace("|", "\\|")  # GFM splits table cells on | even inside code spans
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if body.startswith("`") or body.endswith("`") or not body.strip() else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
+def md_fence(lines: list[str]) -> str:
+    """The backtick fence for a code block holding `lines` (longer than any backtick run in them)."""
+    longest = max((len(run) for line in lines for run in re.findall(r"`+", line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def xml_text(text) -> str:
+    """For XML/HTML output: cleaned (XML 1.0 cannot even hold most control characters), then
+    entity-escaped (& < > " ')."""
+    from xml.sax.saxutils import escape
+
+    return escape(clean(text, keep_newlines=True), {'"': "&quot;", "'": "&apos;"})
+
+
+def cited(source) -> str:
+    """A row's `source` as the documents a user can open: title, version, section, URL (from
+    matrices/documents.toml; rknn_envcheck/citations.py)."""
+    if not isinstance(source, str) or not source:
+        return source if isinstance(source, str) else ""
+    from rknn_envcheck.citations import default_registry
+
+    return default_registry().text(source)

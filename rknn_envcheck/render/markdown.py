@@ -1,24 +1,30 @@
-"""Markdown rendering, ready to paste into a bug report: a table per subject, details below."""
+"""Markdown rendering, ready to paste into a bug report: a table per subject, details below.
+
+Every outside string is cleaned (render.common.sanitized: control and BiDi characters escaped)
+and then escaped for markdown itself (md_text, md_code, md_fence): a board, a log or a facts file
+cannot add a link, an image, HTML, a table column or close a code block."""
 from __future__ import annotations
 
 from rknn_envcheck import __version__
-from rknn_envcheck.render.common import command_lines, describe, grouped, summary_line, verdict
+from rknn_envcheck.render.common import (command_lines, describe, grouped, md_code, md_fence, md_text, sanitized,
+                                         summary_line, verdict)
 from rknn_envcheck.report import OK
 
 
 def _cell(value) -> str:
     if value is None or value == "":
         return "—"
-    return describe(value).replace("|", "\\|").replace("\n", " ")
+    return md_text(describe(value)).replace("\n", " ")
 
 
 def render_markdown(report, verbose: bool = False) -> str:
-    out = [f"## rknn-envcheck {__version__} — `{report.command}`", "",
-           f"Matrix {report.matrix_version or '?'} ({report.matrix_date or '?'}). **{summary_line(report)}**", ""]
+    report = sanitized(report)
+    out = [f"## rknn-envcheck {__version__} — {md_code(report.command)}", "",
+           f"Matrix {md_text(report.matrix_version or '?')} ({md_text(report.matrix_date or '?')}). **{summary_line(report)}**", ""]
     for note in report.notes:
-        out.append(f"> {note}")
+        out.append("> " + md_text(note).replace("\n", "\n> "))
     for _subject, heading, checks in grouped(report):
-        out += [f"### {heading} — {verdict(checks)}", "", "| status | check | observed | expected | source |", "|---|---|---|---|---|"]
+        out += [f"### {md_text(heading)} — {verdict(checks)}", "", "| status | check | observed | expected | source |", "|---|---|---|---|---|"]
         for c in checks:
             out.append(f"| {c.status} | {_cell(c.title)} | {_cell(c.observed)} | {_cell(c.expected)} | {_cell(c.source)} |")
         out.append("")
@@ -27,17 +33,24 @@ def render_markdown(report, verbose: bool = False) -> str:
                 continue
             if not (c.message or c.fix or c.evidence):
                 continue
-            out.append(f"- **{c.title}** ({c.status}): {c.message}")
+            out.append(f"- **{md_text(c.title)}** ({c.status}): {_indented(md_text(c.message))}")
             if c.how:
-                out.append(f"  - read from: `{c.how}`")
+                out.append(f"  - read from: {md_code(c.how)}")
             for item in c.evidence[:10]:
-                out.append(f"  - evidence: `{item}`")
+                out.append(f"  - evidence: {md_code(item)}")
             if c.fix:
-                out.append(f"  - fix: {c.fix.text}")
+                out.append(f"  - fix: {_indented(md_text(c.fix.text))}")
                 if c.fix.commands:
+                    lines = [line for cmd in c.fix.commands for line in command_lines(cmd, report.host_shell)]
+                    fence = md_fence(lines)
                     out.append("")
-                    out.append("    ```powershell" if report.host_shell == "powershell" else "    ```sh")
-                    out += [f"    {line}" for cmd in c.fix.commands for line in command_lines(cmd, report.host_shell)]
-                    out.append("    ```")
+                    out.append(f"    {fence}powershell" if report.host_shell == "powershell" else f"    {fence}sh")
+                    out += [f"    {line}" for line in lines]
+                    out.append(f"    {fence}")
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def _indented(text: str) -> str:
+    """Continuation lines of a list item stay inside it."""
+    return text.replace("\n", "\n    ")

@@ -6,7 +6,7 @@ import os
 import sys
 
 from rknn_envcheck import __version__
-from rknn_envcheck.render.common import command_lines, describe, grouped, summary_line, verdict
+from rknn_envcheck.render.common import command_lines, describe, grouped, sanitized, summary_line, verdict
 from rknn_envcheck.report import CRASHED, FAIL, OK, SKIPPED, UNKNOWN, WARN
 
 TAGS = {OK: "[ ok ]", WARN: "[warn]", FAIL: "[FAIL]", UNKNOWN: "[ ?? ]", SKIPPED: "[skip]", CRASHED: "[BUG!]"}
@@ -14,7 +14,8 @@ COLOURS = {OK: "32", WARN: "33", FAIL: "31;1", UNKNOWN: "36", SKIPPED: "2", CRAS
 
 
 def _use_colour() -> bool:
-    return sys.stdout.isatty() and os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb"
+    # no-color.org: NO_COLOR disables colour only when it is set to a non-empty value.
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def _short(check) -> str:
@@ -45,6 +46,7 @@ def _wrap(items: list[str], first: str, indent: str, width: int = 110) -> list[s
 
 
 def render_text(report, verbose: bool = False) -> str:
+    report = sanitized(report, with_facts=verbose)  # the one sanitising point: outside text escaped, colour codes added below
     colour = _use_colour()
 
     def tag(status: str) -> str:
@@ -66,8 +68,10 @@ def render_text(report, verbose: bool = False) -> str:
             passing = [c for c in checks if c.status == OK]
             if passing:
                 lines.extend(_wrap([_short(c) for c in passing], f"  {tag(OK)} ", "         "))
+        # A subject where nothing applied says why in one line each (e.g. "adb server not started").
+        only_skipped = bool(checks) and all(c.status == SKIPPED for c in checks)
         for check in checks:
-            if not verbose and (check.status == SKIPPED or (compact and check.status == OK)):
+            if not verbose and ((check.status == SKIPPED and not only_skipped) or (compact and check.status == OK)):
                 continue  # summarised above; advice and not-applicable rows are shown with -v
             timing = f"  ({check.duration_ms:.1f} ms)" if verbose else ""
             headline = check.message or check.title
@@ -101,7 +105,12 @@ def render_text(report, verbose: bool = False) -> str:
         lines += _facts_section(report.facts)
     lines.append("")
     lines.append(summary_line(report))
-    return "\n".join(lines) + "\n"
+    # A message we composed may span lines: continuation lines are indented under the detail
+    # column, so no text can start a line of its own at the left margin.
+    return "\n".join(line.replace("\n", "\n" + _CONTINUATION) for line in lines) + "\n"
+
+
+_CONTINUATION = " " * 11
 
 
 _SKIP_FACTS = {"how", "raw", "errors", "packages", "package_locations", "sys_path", "process_details", "probe_errors"}

@@ -13,9 +13,7 @@ RKNN_PACKAGES = ("rknn-toolkit", "rknn-toolkit-lite", "rknn-toolkit2", "rknn-too
 LINE_OF = {"rknn-toolkit": "rknn-toolkit", "rknn-toolkit-lite": "rknn-toolkit", "rknn-toolkit2": "rknn-toolkit2", "rknn-toolkit-lite2": "rknn-toolkit2"}
 
 
-def canonical_name(name: str) -> str:
-    """PEP 503 normalisation: `rknn_toolkit2` and `RKNN-Toolkit2` are the same distribution."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+from rknn_envcheck.versions import canonical_name  # noqa: E402,F401  (one home: probes use it too)
 
 
 def installed_rknn(host: dict) -> list[tuple[str, str]]:
@@ -138,10 +136,13 @@ def on_pypi(matrix, package: str, version: str) -> bool:
     return any(r.get("on_pypi") and public(r["version"]) == wanted for r in matrix.rows("release", package))
 
 
-def install_commands(matrix, package: str, version: str, pip: str) -> list[str]:
-    """How to install one release: `pip install` when PyPI has it, else the vendor's wheel file."""
+def install_commands(matrix, package: str, version: str, pip: list[str]) -> list:
+    """How to install one release (`pip`: the start of the pip argv): `pip install` when PyPI has
+    it, else the vendor's wheel file."""
+    from rknn_envcheck.shellcmd import cmd
+
     if on_pypi(matrix, package, version):
-        return [f"{pip} install {package}=={version}"]
+        return [cmd(*pip, "install", f"{package}=={version}")]
     wheel = package.replace("-", "_")
-    return [f"# {package} {version} is not on PyPI: download its wheel from {RELEASE_PAGES.get(package, 'the vendor')}",
-            f"{pip} install ./{wheel}-{version}-cpXY-cpXY-PLATFORM.whl  # the file for your Python and platform"]
+    return [cmd(*pip, "install", f"./{wheel}-{version}-cpXY-cpXY-PLATFORM.whl",
+                note=f"{package} {version} is not on PyPI: download the wheel for your Python and platform from {RELEASE_PAGES.get(package, 'the vendor')}")]

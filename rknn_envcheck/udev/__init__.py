@@ -8,7 +8,7 @@ writes it atomically and reloads udev, status.py turns all of it into Checks.
 from __future__ import annotations
 
 
-def udev_fix_commands(root="/") -> list[str]:
+def udev_fix_commands(root="/") -> list:
     """Commands for the doctor's "no permissions" diagnostic (see install.udev_fix_commands)."""
     from rknn_envcheck.udev.install import udev_fix_commands as commands
 

@@ -70,28 +70,74 @@ def _node_facts(node: Path) -> dict:
     }
 
 
+# The ADB interface every adbd exposes, whatever the product id: AOSP adb's ADB_CLASS 0xff,
+# ADB_SUBCLASS 0x42, ADB_PROTOCOL 0x1 (packages/modules/adb/adb.h, is_adb_interface()).
+ADB_INTERFACE = ("ff", "42", "01")
+
+
+def usb_bus_state(root: str | Path = "/") -> tuple[str, str]:
+    """("present" | "absent", how): whether the kernel shows a USB bus at all.
+
+    No <root>/sys/bus/usb/devices, or an empty one, means no USB host controller is visible
+    (a container, a CI runner): no board can be on USB here, which is not the same as "could not
+    read USB"."""
+    base = Path(root) / "sys" / "bus" / "usb" / "devices"
+    try:
+        entries = os.listdir(base)
+    except OSError as exc:
+        return "absent", f"{base}: {exc.strerror or exc}"
+    if not entries:
+        return "absent", f"{base} is empty (no USB host controller visible)"
+    return "present", f"{base}: {len(entries)} entries"
+
+
+def _interfaces(sysdir: Path) -> list[dict]:
+    """The interfaces of the active configuration: <dev>/<dev>:<cfg>.<n>/bInterface{Class,SubClass,Protocol}."""
+    found = []
+    for class_file in sorted(sysdir.glob("*:*/bInterfaceClass")):
+        intf = class_file.parent
+        found.append({
+            "class": (_read(class_file) or "").lower(),
+            "subclass": (_read(intf / "bInterfaceSubClass") or "").lower(),
+            "protocol": (_read(intf / "bInterfaceProtocol") or "").lower(),
+        })
+    return found
+
+
+def has_adb_interface(interfaces) -> bool:
+    return any((i.get("class"), i.get("subclass"), i.get("protocol")) == ADB_INTERFACE for i in interfaces or [])
+
+
+def sysfs_usb_devices(root: str | Path = "/", vendor: str | None = ROCKCHIP_VID) -> list[dict]:
+    """USB devices as the kernel lists them under <root>/sys/bus/usb/devices (no libusb needed):
+    vid, pid, bus/device numbers, serial, product and the interfaces. `vendor` None = every device."""
+    base = Path(root) / "sys" / "bus" / "usb" / "devices"
+    devices = []
+    for vid_file in sorted(base.glob("*/idVendor")):
+        sysdir = vid_file.parent
+        vid = (_read(vid_file) or "").lower()
+        if vendor is not None and vid != vendor:
+            continue
+        devices.append({
+            "sysfs": str(sysdir),
+            "vid": vid,
+            "pid": (_read(sysdir / "idProduct") or "").lower() or None,
+            "busnum": _read(sysdir / "busnum"),
+            "devnum": _read(sysdir / "devnum"),
+            "serial": _read(sysdir / "serial"),
+            "product": _read(sysdir / "product"),
+            "interfaces": _interfaces(sysdir),
+            "how": f"read {sysdir}/idVendor, idProduct, busnum, devnum and */bInterfaceClass, SubClass, Protocol",
+        })
+    return devices
+
+
 def connected_devices(root: str | Path = "/") -> list[dict]:
     """Every 2207 device under <root>/sys/bus/usb/devices, with its /dev/bus/usb node facts."""
     root = Path(root)
     devices = []
-    base = root / "sys" / "bus" / "usb" / "devices"
-    for vid_file in sorted(base.glob("*/idVendor")):
-        sysdir = vid_file.parent
-        vid = (_read(vid_file) or "").lower()
-        if vid != ROCKCHIP_VID:
-            continue
-        pid = (_read(sysdir / "idProduct") or "").lower() or None
-        busnum, devnum = _read(sysdir / "busnum"), _read(sysdir / "devnum")
-        device = {
-            "sysfs": str(sysdir),
-            "vid": vid,
-            "pid": pid,
-            "busnum": busnum,
-            "devnum": devnum,
-            "serial": _read(sysdir / "serial"),
-            "product": _read(sysdir / "product"),
-            "how": f"read {sysdir}/idVendor, idProduct, busnum, devnum",
-        }
+    for device in sysfs_usb_devices(root):
+        busnum, devnum = device["busnum"], device["devnum"]
         if busnum and devnum and busnum.isdigit() and devnum.isdigit():
             node = root / "dev" / "bus" / "usb" / f"{int(busnum):03d}" / f"{int(devnum):03d}"
             device["node"] = str(node)

@@ -15,21 +15,55 @@ MODES = ("uaccess", "group", "world")
 DEFAULT_MODE = "uaccess"
 DEFAULT_GROUP = "plugdev"
 VENDOR_RULE = 'SUBSYSTEM=="usb", ATTR{idVendor}=="2207", MODE="0666"'
-VENDOR_RULE_SOURCE = "toolkit1.md §4.1: update_rk1808_usb_rule.sh writes it as 91-rk1808-ai-cs.rules"
+VENDOR_RULE_SOURCE = "TK platform-tools/update_rk_usb_rule/linux/update_rk1808_usb_rule.sh : update_rk1808_usb_rule.sh writes it as 91-rk1808-ai-cs.rules"
 
 # Used when matrices/usb.toml has no [[usb_id]] rows: the ids the references document.
 FALLBACK_USB_IDS = (
-    {"vid": "2207", "pid": "0006", "mode": "adb", "meaning": "board in ADB mode (start_usb.sh)", "source": "toolkit1.md §4.2"},
-    {"vid": "2207", "pid": "1808", "mode": "ntb", "meaning": "RK1808 board in NTB mode (start_usb.sh)", "source": "toolkit1.md §4.2"},
-    {"vid": "2207", "pid": "0018", "mode": "ntb", "meaning": "TB-RK1808 AI compute stick", "source": "toolkit1.md §4.2 (QS-1.1.0…1.3.2)"},
+    {"vid": "2207", "pid": "0006", "mode": "adb", "meaning": "board in ADB mode (start_usb.sh)", "source": "NPU drivers/common/usr/bin/start_usb.sh"},
+    {"vid": "2207", "pid": "1808", "mode": "ntb", "meaning": "RK1808 board in NTB mode (start_usb.sh)", "source": "NPU drivers/common/usr/bin/start_usb.sh"},
+    {"vid": "2207", "pid": "0018", "mode": "ntb", "meaning": "TB-RK1808 AI compute stick", "source": "QS-1.1.0 …1.3.2"},
 )
-_GROUP_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
+# Everything this module writes into the rules file that did not come from this file is checked
+# against one of these (fullmatch, so no trailing newline slips through): udev reads GROUP="…"
+# with `$` substitutions, and a newline or a trailing backslash in a comment would start or
+# continue a rule. Text from a --matrix DIR or a poisoned cache is input like any other.
+_GROUP_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
+_VENDOR_ID = re.compile(r"[0-9a-f]{4}")
+_PRODUCT_ID = re.compile(r"[0-9a-f]{4}|\*")
+_ID_MODE = re.compile(r"[a-z][a-z0-9-]{0,31}")
+_COMMENT_TEXT = re.compile(r"[A-Za-z0-9 ,.;:()'/+_-]{0,160}")
 
 
 def check_group_name(group: str) -> str:
-    if not _GROUP_NAME.match(group or ""):
-        raise UsageError(f"--group {group!r} is not a valid group name (letters, digits, _ . -; e.g. plugdev)")
+    if not isinstance(group, str) or not _GROUP_NAME.fullmatch(group):
+        from rknn_envcheck.render.common import cut
+
+        raise UsageError(f"--group {cut(repr(group))} is not a valid group name for a udev rule "
+                         "(lower-case letters, digits, _ and -, starting with a letter or _, at most 32; e.g. plugdev)")
     return group
+
+
+def check_usb_id_row(row: dict) -> dict:
+    """A [[usb_id]] row as the rules file's comment shows it; a value outside the strict patterns
+    is refused with the matrix file and row it came from."""
+    where = f"matrix file {row.get('_file', '?')} [[usb_id]] row {row.get('_row', '?')}"
+    checks = (("vid", _VENDOR_ID, "4 lower-case hex digits"), ("pid", _PRODUCT_ID, "4 lower-case hex digits or *"),
+              ("mode", _ID_MODE, "a lower-case word with - (e.g. adb, ntb)"))
+    for key, pattern, expected in checks:
+        value = row.get(key, "")
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise UsageError(f"{where}: {key} {_shown(value)} is not {expected}; refusing to write it into a udev rules file")
+    meaning = short_meaning(row)
+    if not _COMMENT_TEXT.fullmatch(meaning):
+        raise UsageError(f"{where}: meaning {_shown(meaning)} has characters other than ASCII letters, digits, spaces "
+                         "and , . ; : ( ) ' / + _ - (before its first ': '); refusing to write it into a udev rules file")
+    return row
+
+
+def _shown(value) -> str:
+    from rknn_envcheck.render.common import cut
+
+    return cut(repr(value))
 
 
 def rule_line(mode: str, group: str | None = DEFAULT_GROUP) -> str:
@@ -78,7 +112,7 @@ def short_meaning(row: dict) -> str:
 
 def render_rules(mode: str = DEFAULT_MODE, group: str | None = DEFAULT_GROUP, usb_ids=None) -> str:
     line = rule_line(mode, group)
-    ids = [r for r in (usb_ids or FALLBACK_USB_IDS) if str(r.get("vid", "")).lower() == "2207"]
+    ids = [check_usb_id_row(r) for r in (usb_ids or FALLBACK_USB_IDS) if str(r.get("vid", "")).lower() == "2207"]
     if not ids:
         ids = list(FALLBACK_USB_IDS)
     flags = f"--mode {mode}" + (f" --group {group}" if mode != "world" and group else "")

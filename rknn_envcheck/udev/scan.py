@@ -56,11 +56,20 @@ def _read(path: Path, directory: str) -> RulesFile:
     if _is_mask(path):
         entry.masked = True
         return entry
+    from rknn_envcheck.errors import UsageError
+    from rknn_envcheck.safeio import read_regular_limited
+
     try:
-        entry.rules = parse_rules(path.read_text(encoding="utf-8", errors="replace"))
-    except OSError as exc:
-        entry.read_error = f"cannot read: {exc.strerror or exc}"
+        # Bounded and regular files only: a FIFO or a device named *.rules (under --root) must
+        # not hang or exhaust the run; udev itself skips what is not a regular file.
+        data = read_regular_limited(path, RULES_FILE_MAX_BYTES, "rules file")
+        entry.rules = parse_rules(data.decode("utf-8", errors="replace"))
+    except UsageError as exc:
+        entry.read_error = f"not read: {exc}"
     return entry
+
+
+RULES_FILE_MAX_BYTES = 1 << 20
 
 
 def load_rules_files(root: str | Path = "/") -> list[RulesFile]:

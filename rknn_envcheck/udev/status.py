@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, WARN, Check, Fix
+from rknn_envcheck.shellcmd import cmd
 from rknn_envcheck.udev import grants as grants_mod
 from rknn_envcheck.udev.devices import connected_devices, ordinary_user_access
 from rknn_envcheck.udev.install import NOT_LINUX, RELOAD_COMMANDS, udev_fix_commands
@@ -18,7 +19,7 @@ from rknn_envcheck.udev.scan import RULES_DIRS, active_files, load_rules_files, 
 
 SUBJECT = "udev"
 COMPONENT = "udev rules"
-SOURCE = "toolkit1.md §4.1 (update_rk1808_usb_rule.sh); seed §1.7.2 item 4"
+SOURCE = "TK platform-tools/update_rk_usb_rule/linux/update_rk1808_usb_rule.sh; seed §1.7.2 item 4"
 
 
 def _user_groups() -> set[str]:
@@ -42,7 +43,7 @@ def _user_name() -> str:
         return str(os.geteuid())
 
 
-def _fix(root, extra: list[str] | None = None, text: str = "") -> Fix:
+def _fix(root, extra: list | None = None, text: str = "") -> Fix:
     return Fix(text or "install a narrower rule than the vendor's (read it first with --dry-run), then replug the board",
                (extra or []) + udev_fix_commands(root))
 
@@ -77,7 +78,7 @@ def build_checks(root="/", group: str = "plugdev", usb_ids=None, platform: str |
         lines = NOT_LINUX.get(platform, ["udev rules exist only on Linux."])
         return [Check(id="udev.platform", title="udev rules (Linux only)", status=SKIPPED, component=COMPONENT,
                       subject=SUBJECT, observed=platform, how="sys.platform", expected="linux",
-                      source="toolkit1.md §4.2; seed §1.7.2 items 6-7", message=" ".join(lines))]
+                      source="NPU drivers/common/usr/bin/start_usb.sh; seed §1.7.2 items 6-7", message=" ".join(lines))]
 
     as_root = os.geteuid() == 0
     files = load_rules_files(root)
@@ -129,7 +130,7 @@ def build_checks(root="/", group: str = "plugdev", usb_ids=None, platform: str |
         extra = []
         eff = denied[0][1]
         if not as_root and eff.group and eff.group.value not in who_groups:
-            extra = [f"sudo usermod -aG {eff.group.value} {_user_name()}   # then log out and in again"]
+            extra = [cmd("sudo", "usermod", "-aG", str(eff.group.value), _user_name(), note="then log out and in again")]
         fix = _fix(root, extra)
     checks.append(Check(id="udev.rules", title="udev rules for Rockchip USB (vendor 2207)", status=status,
                         component=COMPONENT, subject=SUBJECT, observed=observed, how=_how(root),
@@ -160,7 +161,7 @@ def _override_checks(files, root: Path) -> list[Check]:
                             how=_how(root), expected="udev reads one file per name: /etc, then /run, then /usr/local/lib, /usr/lib, /lib",
                             source="udev(7): rules files", message=msg,
                             fix=None if status == OK else Fix(f"remove or edit {winner.path} if the {hidden.name} rules are wanted",
-                                                              [f"sudo rm {winner.path}"])))
+                                                              [cmd("sudo", "rm", str(winner.path))])))
     return checks
 
 
@@ -177,7 +178,7 @@ def _order_checks(results, root) -> list[Check]:
 
 def _reapply_fix() -> Fix:
     return Fix("the rules grant access but this device node predates them: re-apply the rules to vendor 2207 devices "
-               "(or unplug and replug the board)", [f"sudo udevadm {' '.join(args)}" for args in RELOAD_COMMANDS])
+               "(or unplug and replug the board)", [cmd("sudo", "udevadm", *args) for args in RELOAD_COMMANDS])
 
 
 def _device_checks(root: Path, group: str, who_groups: set[str], as_root: bool, results, usb_ids) -> list[Check]:
