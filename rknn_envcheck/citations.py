@@ -37,9 +37,8 @@ class Citation:
         if not self.known:
             return f"{INFERRED if self.inferred else ''}{self.key}{' ' + self.section if self.section else ''}"
         version = self.version
-        if version and version[0].isdigit():
-            version = "v" + version
-        head = self.title + (f" {version}" if version and version not in self.title else "")
+        shown = "v" + version if version and version[0].isdigit() else version
+        head = self.title + (f" {shown}" if version and version not in self.title else "")
         if self.section:
             head += f", {self.section}"
         if self.url:

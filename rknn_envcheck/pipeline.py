@@ -2,8 +2,10 @@
 
 Facts come from sources (the pip-audit `_dependency_source/` shape): this Python or another one
 (`HostSource`), boards over adb, on this board, or emulated (`BoardsSource`, by the board
-options), npu_transfer_proxy (`NtbSource`), a saved facts file (`FactsFileSource`), a log
-(explain's `LogSource`). Each source is started (its I/O begins, in the background where it can)
+options), npu_transfer_proxy (`NtbSource`), a saved facts file (`FactsFileSource`). A log's
+facts are not a source yet: explain merges them after gathering (explain/facts_from_log.py
+`merge_facts`: observed facts win, the log only fills gaps and differences become notes), which
+gather()'s "later source overwrites" merge cannot express. Each source is started (its I/O begins, in the background where it can)
 and then collected into one facts dict; `evaluate()` judges that dict with the rules and the
 matrix, and `commands._common.emit` renders it. A command only parses its options and picks its
 sources.

@@ -116,7 +116,7 @@ def _judge_candidate(matrix, cand: Candidate, chip, runtime, python, platform) -
     rows = wheel_rows(matrix, package, version)
     offered = {(r["platform"], py) for r in rows for py in r["python"]}
     if (platform, python) in offered:
-        cand.wheel_source = "; ".join(sorted({r.get("source", "") for r in rows if platform == r["platform"]}))
+        cand.wheel_source = "; ".join(sorted({_cited(matrix, r.get("source", "")) for r in rows if platform == r["platform"]}))
         _install_source(matrix, cand, rows, python, platform)
     else:
         here = sorted({py for plat, py in offered if plat == platform}, key=lambda v: tuple(map(int, v.split("."))))
@@ -284,6 +284,20 @@ def simplify_specifier(spec) -> str:
     return ",".join(kept)
 
 
+def _cited(matrix, source: str) -> str:
+    """A row's source as the documents a user can open (title, version, section, URL)."""
+    from rknn_envcheck.citations import Registry
+
+    registry = getattr(matrix, "_registry", None)
+    if registry is None:
+        registry = Registry.from_matrix(matrix)
+        try:
+            matrix._registry = registry
+        except AttributeError:
+            pass
+    return registry.text(source) if source else ""
+
+
 def constraint_lines(matrix, package: str, version: str, python: str, platform: str) -> list[tuple[str, str]]:
     """(requirement, source comment) per distribution.
 
@@ -309,7 +323,7 @@ def constraint_lines(matrix, package: str, version: str, python: str, platform: 
         pins = [r.specifier for p, r, _row in by_dist.pop(framework, []) if p < KIND_PRIORITY["user-guide"]]
         spec, why = framework_range(row["specifier"], pins)
         note = f"; vendor requirements pin {', '.join(sorted({simplify_specifier(p) for p in pins}))}" if pins else ""
-        lines.append((f"{framework}{simplify_specifier(spec)}", f"{why}: {row.get('source', '')}{note}"))
+        lines.append((f"{framework}{simplify_specifier(spec)}", f"{why}: {_cited(matrix, row.get('source', ''))}{note}"))
     for dist, items in sorted(by_dist.items()):
         best = min(p for p, _r, _row in items)
         chosen = [(r, row) for p, r, row in items if p == best]
@@ -317,17 +331,41 @@ def constraint_lines(matrix, package: str, version: str, python: str, platform: 
         for req, _row in chosen:
             spec &= req.specifier
         name = chosen[0][0].name
-        sources = sorted({row.get("source", "") for _r, row in chosen})
+        sources = sorted({_cited(matrix, row.get("source", "")) for _r, row in chosen})
         kind = chosen[0][1]["kind"]
         lines.append((f"{name}{simplify_specifier(spec)}", f"{kind}: {'; '.join(sources)}"))
+    lines += _pitfall_needs(matrix, package, version, {canonical_name(line.split("<")[0].split(">")[0].split("=")[0].split("!")[0]) for line, _c in lines})
     return lines
 
 
-def install_argv(cand: Candidate) -> list[str]:
+def _pitfall_needs(matrix, package: str, version: str, pinned: set) -> list[tuple[str, str]]:
+    """A pitfall that needs a distribution in a range the wheels do not declare (`when.needs`,
+    e.g. setuptools<82 for the releases whose RKNN() imports pkg_resources) is a constraint too:
+    pip would otherwise resolve a setuptools without pkg_resources (torch pulls in a new one)."""
+    from rknn_envcheck.versions import MatrixRequirement, in_versions
+
+    out = []
+    for row in matrix.rows("pitfall", package):
+        needs = (row.get("when") or {}).get("needs")
+        if not needs or (row.get("versions") and not in_versions(version, row["versions"])):
+            continue
+        req = MatrixRequirement(needs)
+        if canonical_name(req.name) in pinned:
+            continue
+        out.append((f"{req.name}{simplify_specifier(str(req.specifier))}", f"pitfall '{row['id']}': {row.get('title', '')}"))
+    return out
+
+
+def install_argv(cand: Candidate, python: str = "", platform: str = "") -> list[str]:
     """What `pip install -c THIS_FILE` installs: the release from PyPI, or the vendor's wheel file
-    (downloaded beside the constraints file) where PyPI has no build for this Python/platform."""
+    (downloaded beside the constraints file) where PyPI has no build for this Python/platform.
+    Without a recorded file name (hand-written toolkit v1 rows) the PEP 427 name is spelled out."""
     if cand.install_from == "vendor":
-        name = cand.vendor_files[0] if cand.vendor_files else f"{cand.package.replace('-', '_')}-{cand.version}-cpXY-cpXY-PLATFORM.whl"
+        name = cand.vendor_files[0] if cand.vendor_files else ""
+        if not name:
+            tag = "cp" + python.replace(".", "") if python else "cpXY"
+            abi = tag + ("m" if python and tuple(map(int, python.split("."))) < (3, 8) else "")
+            name = f"{cand.package.replace('-', '_')}-{cand.version}-{tag}-{abi}-{platform or 'PLATFORM'}.whl"
         return [f"./{name}"]
     return [f"{cand.package}=={cand.version}"]
 
@@ -338,7 +376,7 @@ def render_constraints(matrix, package: str, version: str, python: str, platform
     if cand is None:
         cand = Candidate(package, version)
         _judge_candidate(matrix, cand, None, None, python, platform)
-    use = cmd("pip", "install", "-c", "THIS_FILE", *install_argv(cand))
+    use = cmd("pip", "install", "-c", "THIS_FILE", *install_argv(cand, python, platform))
     header = [
         f"# Constraints for {package}=={version} on Python {python}, {platform}",
         f"# written by rknn-envcheck from matrix {matrix.version} ({matrix.date}) on {written}",

@@ -44,7 +44,8 @@ def write_model(path: str, nodes: int, initializers: int, dense: bool) -> int:
         tensor_head = _varint(1 << 3) + _varint(RAW_BYTES // 4) + _varint(2 << 3) + _varint(1) + _ld(8, f"w{i}".encode())
         tensor_head += _varint(9 << 3 | 2) + _varint(RAW_BYTES)
         heads.append(_varint(5 << 3 | 2) + _varint(len(tensor_head) + RAW_BYTES) + tensor_head)
-    shape = _ld(2, _ld(1, _ld(1, _ld(2, b"".join(_ld(1, _varint(1 << 3) + _varint(d)) for d in (1, 3, 224, 224))))))
+    dims = b"".join(_ld(1, _varint(1 << 3) + _varint(d)) for d in (1, 3, 224, 224))
+    shape = _ld(2, _ld(1, _varint(1 << 3) + _varint(1) + _ld(2, dims)))  # TypeProto.tensor_type{elem_type, shape{dim…}}
     graph_input = _ld(11, _ld(1, b"t0") + shape)
     graph_len = sum(map(len, node_bytes)) + sum(len(h) + RAW_BYTES for h in heads) + len(graph_input)
     with open(path, "wb") as fh:

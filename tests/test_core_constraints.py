@@ -150,6 +150,10 @@ def test_vendor_only_build_gets_the_vendors_wheel_not_an_unresolvable_pip_line(c
     assert f"./{wheel}" in err and "use: pip install -c" in err
     code, out2, err = run_cli(capsys, "constraints", "--toolkit", "rknn-toolkit2==2.2.0", "--python", "3.10", "--platform", "linux_x86_64")
     assert "# use: pip install -c THIS_FILE rknn-toolkit2==2.2.0" in out2
+    # toolkit v1 was never on PyPI: the wheel's PEP 427 name for this Python/platform, and where to get it
+    code, out3, _ = run_cli(capsys, "constraints", "--toolkit", "rknn-toolkit==1.7.5", "--python", "3.6", "--platform", "linux_x86_64")
+    assert "# use: pip install -c THIS_FILE ./rknn_toolkit-1.7.5-cp36-cp36m-linux_x86_64.whl" in out3
+    assert "https://github.com/rockchip-linux/rknn-toolkit/releases" in out3
 
 
 # ---- every published release that fits Python 3.11 on linux_x86_64, through real pip and PyPI --

@@ -57,10 +57,21 @@ def test_toolkit2_server_too_old_fails(matrix):
     assert by_id(checks, "device.rknn_server")[0].status == WARN
 
 
-def test_server_runtime_skew_fails(matrix):
+def test_server_runtime_skew_warns(matrix):
+    # QS §3.4.2 / TS-1.7.5 §2 ask for the same versions (a remedy, not a refusal): warn per the
+    # severity policy, with the reinstall fix.
     d = device(chip="RK3588", rknn_server="1.5.0", librknn_runtime="2.3.2", runtime_library="librknnrt.so", npu_driver="0.9.6", npu_driver_kind="rknpu")
     check = by_id(judge_device(d, None, matrix), "device.rknn_server.vs_runtime")[0]
-    assert check.status == FAIL and any("adb" in c for c in check.fix.commands)
+    assert check.status == WARN and any("adb" in c for c in check.fix.commands)
+
+
+def test_server_rows_agree_on_one_server(matrix):
+    """rk1808-1.7.5-old-server: the server judged against the runtime and against the toolkit's
+    Table 8-1 row is one old rknn_server; both rows give it the same grade."""
+    d = device(chip="RK1808", rknn_server="1.4.0", librknn_runtime="1.7.5", npu_driver="6.4.6.5.351518", npu_driver_kind="galcore", mini_driver=False)
+    checks = judge_device(d, ("rknn-toolkit", "1.7.5"), matrix)
+    grades = {c.status for c in checks if c.id in ("device.rknn_server", "device.rknn_server.vs_runtime")}
+    assert grades == {WARN}
 
 
 def test_old_driver_warns(matrix):

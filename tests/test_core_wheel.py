@@ -34,6 +34,6 @@ def test_wheel_ships_data_and_runs_from_a_fresh_venv(tmp_path):
     proc = subprocess.run([str(env_dir / "bin" / "rknn-envcheck"), "check", "--facts", str(ROOT / "examples" / "facts-rk3588-mismatch.json")],
                           capture_output=True, text=True, cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert proc.returncode == 1, proc.stderr
-    assert "matrix 2026" in proc.stdout and "[FAIL] rknn_server" in proc.stdout
+    assert "matrix 2026" in proc.stdout and "[warn] rknn_server" in proc.stdout
     where = subprocess.run([str(python), "-c", "import rknn_envcheck, sys; print(rknn_envcheck.__file__)"], capture_output=True, text=True, cwd=tmp_path)
     assert str(env_dir) in where.stdout, "the installed copy, not the checkout, must have run"

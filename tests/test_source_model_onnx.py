@@ -170,3 +170,11 @@ def test_truncated_file_raises_model_file_error(tmp_path):
     (tmp_path / "cut.onnx").write_bytes(data[:-3])
     with pytest.raises(ModelFileError):
         read_source_model(tmp_path / "cut.onnx")
+
+
+def test_doctor_model_accepts_a_source_model(capsys, tmp_path):
+    path = make_onnx(tmp_path / "m.onnx", opset=20, ir=9)
+    code, out, err = run_cli(capsys, "doctor", "--no-boards", "--model", str(path), "--toolkit", "rknn-toolkit2==1.6.0", "--json")
+    report = json.loads(out)
+    rows = [c for c in report["checks"] if c["subject"] == f"model:{path}"]
+    assert {c["id"]: c["status"] for c in rows}["source.onnx_opset"] == "fail"

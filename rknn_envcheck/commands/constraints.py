@@ -34,7 +34,7 @@ def run(args) -> int:
         count = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
         if cand.install_from == "vendor":
             sys.stderr.write(f"note: {vendor_wheel_note(cand, inputs['python'], inputs['platform'])}\n")
-        use = cmd("pip", "install", "-c", args.output, *install_argv(cand))
+        use = cmd("pip", "install", "-c", args.output, *install_argv(cand, inputs["python"], inputs["platform"]))
         sys.stderr.write(f"wrote {args.output} ({count} constraints); use: {use.display()}\n")
     else:
         sys.stdout.write(text)

@@ -9,7 +9,7 @@ def add_arguments(parser) -> None:
     add_board_arguments(parser, single=False)
     parser.add_argument("--python", metavar="PATH", help="inspect this interpreter; without it the active virtual or conda environment is inspected, else python3 on PATH")
     parser.add_argument("--toolkit", metavar="V", help="judge for this toolkit (e.g. rknn-toolkit2==2.3.2) instead of the installed one")
-    parser.add_argument("--model", metavar="FILE", action="append", help="also preflight this .rknn model against every board (repeatable)")
+    parser.add_argument("--model", metavar="FILE", action="append", help="also preflight this model against every board: .rknn, or ONNX/PyTorch/Keras against the toolkit (repeatable)")
     parser.add_argument("--no-boards", action="store_true", help="check the host only")
     add_output_options(parser)
 
@@ -31,6 +31,8 @@ def run(args) -> int:
     elsewhere.start()
     facts, crashed = gather(sources)
     models = _read_models(args.model or [])
+    source_models = [m for m in models if not hasattr(m, "line")]  # ONNX/PyTorch/Keras: judged against the toolkit
+    models = [m for m in models if hasattr(m, "line")]
     if models:
         from rknn_envcheck.rules.model_needs import model_fact
 
@@ -48,14 +50,35 @@ def run(args) -> int:
         report.checks.extend(crashed)
     for info in models:
         _preflight(report, info, facts, matrix, args.toolkit)
+    for source in source_models:
+        _source_preflight(report, source, facts, matrix, args.toolkit)
     return emit(report, args)
+
+
+def _source_preflight(report, source, facts, matrix, toolkit) -> None:
+    """A source model (ONNX/PyTorch/Keras) against the judged toolkit and every inspected board."""
+    from rknn_envcheck.evaluate import host_toolkit
+    from rknn_envcheck.rules.source_model import judge_source_model
+
+    toolkit = facts.get("judged_for") if toolkit is None else toolkit
+    target = host_toolkit(facts, matrix, toolkit)
+    how = f"--toolkit {toolkit}" if toolkit else "installed toolkit in the judged Python"
+    packages = dict((facts.get("host") or {}).get("packages") or {})
+    boards = [d for d in facts["devices"] if d.get("state") == "device" and not d.get("probe_error")] or [None]
+    for device in boards:
+        subject = f"model:{source.path}" + (f"@{device.get('serial')}" if device else "")
+        report.subjects[subject] = f"Model {source.path} — {source.summary()}"
+        for check in judge_source_model(source, tuple(target) if target else None, how, packages, device, matrix):
+            check.subject = subject
+            report.add(check)
 
 
 def _read_models(paths) -> list:
     """The headers of the --model files (ModelFileError: exit 2 before anything is judged)."""
-    from rknn_envcheck.model import read_model_info
+    from rknn_envcheck.commands.model import _read_rknn
+    from rknn_envcheck.model.source import read_source_model
 
-    return [read_model_info(path) for path in paths]
+    return [read_source_model(path) or _read_rknn(path) for path in paths]
 
 
 def _preflight(report, info, facts, matrix, toolkit) -> None:

@@ -73,12 +73,6 @@ def _read_rknn(path):
 
 
 def run(args) -> int:
-    from rknn_envcheck.commands._common import emit
-    from rknn_envcheck.model.header import read_model_info
-    from rknn_envcheck.commands._common import load_matrix_for
-    from rknn_envcheck.report import Report, run_guarded
-    from rknn_envcheck.rules.model import judge_model
-
     if args.id and not args.facts:
         raise UsageError("--id selects a board inside --facts FILE; with --device give the serial directly")
     if args.timeout <= 0:
@@ -90,6 +84,10 @@ def run(args) -> int:
         from rknn_envcheck.commands.model_source import run_source
 
         return run_source(args, source_model, _board)
+    from rknn_envcheck.commands._common import emit, load_matrix_for
+    from rknn_envcheck.report import Report, run_guarded
+    from rknn_envcheck.rules.model import judge_model
+
     info = _read_rknn(args.model)
     matrix = load_matrix_for(args)
 

@@ -34,7 +34,8 @@ def run_source(args, model, pick_board) -> int:
     from rknn_envcheck.rules.source_model import judge_source_model
 
     matrix = load_matrix_for(args)
-    device, facts = pick_board(args, matrix)
+    # Board sources (and the pipeline module) only when a board is asked for: startup time counts.
+    device, facts = pick_board(args, matrix) if (args.facts or args.device or args.emulate) else (None, None)
     toolkit, how, packages = _toolkit(args, matrix, facts if args.facts else None)
     report = Report(command="model", matrix_version=matrix.version, matrix_date=matrix.date, facts=facts)
     subject = f"model:{model.path}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import BinaryIO
 
-from rknn_envcheck.model.protowire import LEN, MAX_DEPTH, VARINT, Stream, WireError, fields, signed64, text
+from rknn_envcheck.model.protowire import I32, I64, LEN, MAX_DEPTH, VARINT, Stream, WireError, _varint, fields, signed64, text
 from rknn_envcheck.model.source import SourceModel
 
 MAX_NODES = 2_000_000  # far above real graphs; a bound on the op-type walk of a hostile file
@@ -30,16 +30,17 @@ def read_onnx(handle: BinaryIO, path: str, size: int) -> SourceModel:
     model = SourceModel(path=path, size=size, format="onnx", framework="onnx")
     model.how = "protobuf wire format of onnx.proto ModelProto, read field by field; initializer payloads seeked over"
     graph = None
-    for number, wire, value, length in Stream(handle, 0, size):
+    top = Stream(handle, 0, size)
+    for number, wire, value, length in top:
         if number == 1 and wire == VARINT:
             model.ir_version = value
         elif number == 2 and wire == LEN:
-            model.producer = text(Stream(handle, 0, size).read(value, min(length, 4096), "producer_name"))
+            model.producer = text(top.read(value, min(length, 4096), "producer_name"))
         elif number == 3 and wire == LEN:
-            model.producer_version = text(Stream(handle, 0, size).read(value, min(length, 4096), "producer_version"))
+            model.producer_version = text(top.read(value, min(length, 4096), "producer_version"))
         elif number == 8 and wire == LEN:
             domain, version = "", None
-            for f, w, v in fields(Stream(handle, 0, size).read(value, length, "opset_import")):
+            for f, w, v in fields(top.read(value, length, "opset_import")):
                 if f == 1 and w == LEN:
                     domain = text(v)
                 elif f == 2 and w == VARINT:
@@ -51,7 +52,10 @@ def read_onnx(handle: BinaryIO, path: str, size: int) -> SourceModel:
         raise WireError("no ir_version or no graph: not an ONNX ModelProto")
     initializers: set[str] = set()
     inputs: list[tuple[str, list]] = []
+    model.op_bytes = {}
     _read_graph(handle, graph[0], graph[0] + graph[1], model, initializers, inputs)
+    model.operators = {text(op): count for op, count in model.op_bytes.items()}
+    del model.op_bytes
     model.inputs = [{"name": n, "shape": s} for n, s in inputs if n not in initializers]  # IR < 4 lists weights as inputs
     model.dynamic_inputs = [i["name"] for i in model.inputs if i["shape"] is None or any(not isinstance(d, int) or d <= 0 for d in i["shape"])]
     _check_external(model, path)
@@ -63,7 +67,7 @@ def _read_graph(handle, start: int, end: int, model: SourceModel, initializers: 
     for number, wire, value, length in stream:
         if wire != LEN:
             continue
-        if number == 1:  # NodeProto: small, read whole
+        if number == 1:  # NodeProto: small, read whole (from the stream's window: no system call)
             model.node_count += 1
             if model.node_count > MAX_NODES:
                 raise WireError(f"more than {MAX_NODES} nodes")
@@ -76,20 +80,41 @@ def _read_graph(handle, start: int, end: int, model: SourceModel, initializers: 
 
 
 def _read_node(buf, model: SourceModel, depth: int) -> None:
+    """op_type (4), domain (7) and attribute subgraphs (5) of one NodeProto; a tight loop, since a
+    graph has tens of thousands of nodes and only these fields matter."""
     if depth > MAX_DEPTH:
         raise WireError(f"subgraphs nested deeper than {MAX_DEPTH} levels")
-    op_type, domain = "", ""
-    for number, wire, value in fields(buf):
-        if number == 4 and wire == LEN:
-            op_type = text(value)
-        elif number == 7 and wire == LEN:
-            domain = text(value)
-        elif number == 5 and wire == LEN:  # AttributeProto: follow g (6) and graphs (11)
-            for f, w, v in fields(value):
-                if f in (6, 11) and w == LEN:
-                    _read_subgraph(v, model, depth + 1)
-    key = op_type if domain in _DEFAULT_DOMAINS else f"{domain}::{op_type}"
-    model.operators[key] = model.operators.get(key, 0) + 1
+    op_type, domain, pos, end = b"", "", 0, len(buf)
+    while pos < end:
+        key = buf[pos]
+        key, pos = _varint(buf, pos, end) if key >= 0x80 else (key, pos + 1)
+        wire = key & 7
+        if wire == LEN:
+            length = buf[pos] if pos < end else 0x80
+            length, pos = (length, pos + 1) if length < 0x80 else _varint(buf, pos, end)
+            if length > end - pos:
+                raise WireError(f"node field {key >> 3}: length {length} runs past the end of the node")
+            number = key >> 3
+            if number == 4:
+                op_type = buf[pos:pos + length]  # decoded once per op type below, not once per node
+            elif number == 7:
+                domain = text(buf[pos:pos + length])
+            elif number == 5:  # AttributeProto: follow g (6) and graphs (11)
+                for f, w, v in fields(buf, pos, pos + length):
+                    if f in (6, 11) and w == LEN:
+                        _read_subgraph(v, model, depth + 1)
+            pos += length
+        elif wire == VARINT:
+            _, pos = _varint(buf, pos, end)
+        elif wire in (I64, I32):
+            pos += 8 if wire == I64 else 4
+            if pos > end:
+                raise WireError("node: fixed-width field runs past the end")
+        else:
+            raise WireError(f"node field {key >> 3}: wire type {wire} (groups or invalid)")
+    counts = model.op_bytes
+    key = op_type if domain in _DEFAULT_DOMAINS else domain.encode() + b"::" + op_type
+    counts[key] = counts.get(key, 0) + 1
 
 
 def _read_subgraph(buf, model: SourceModel, depth: int) -> None:
@@ -98,7 +123,7 @@ def _read_subgraph(buf, model: SourceModel, depth: int) -> None:
     for number, wire, value in fields(buf):
         if number == 1 and wire == LEN:
             model.node_count += 1
-            _read_node(value, model, depth)
+            _read_node(bytes(value), model, depth)
 
 
 def _read_initializer(handle, start: int, end: int, model: SourceModel, initializers: set) -> None:

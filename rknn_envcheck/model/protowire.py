@@ -45,14 +45,22 @@ def fields(buf, start: int = 0, end: int | None = None) -> Iterator[tuple[int, i
     view = memoryview(buf)
     pos = start
     while pos < end:
-        key, pos = _varint(buf, pos, end)
+        key = buf[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = _varint(buf, pos, end)
         number, wire = key >> 3, key & 7
         if number == 0:
             raise WireError("field number 0")
         if wire == VARINT:
             value, pos = _varint(buf, pos, end)
         elif wire == LEN:
-            length, pos = _varint(buf, pos, end)
+            length = buf[pos] if pos < end else 0x80
+            if length < 0x80:
+                pos += 1
+            else:
+                length, pos = _varint(buf, pos, end)
             if length > end - pos:
                 raise WireError(f"field {number}: length {length} runs past the end of its message ({end - pos} bytes left)")
             value, pos = view[pos:pos + length], pos + length
@@ -81,41 +89,57 @@ def signed64(value: int) -> int:
 
 
 class Stream:
-    """Field-by-field walk of a message stored in a file between `start` and `end`."""
+    """Field-by-field walk of a message stored in a file between `start` and `end`.
+
+    Reads go through one window of at most WINDOW bytes, so small fields cost no system call;
+    a field past the window (a skipped payload) moves the window instead of reading the payload."""
+
+    MIN_WINDOW, MAX_WINDOW = 4096, 1 << 20
 
     def __init__(self, handle: BinaryIO, start: int, end: int):
         self.handle, self.pos, self.end = handle, start, end
+        self._buf, self._at, self._size = b"", start, self.MIN_WINDOW
 
-    def _read_varint(self) -> int:
-        self.handle.seek(self.pos)
-        head = self.handle.read(min(10, self.end - self.pos))
-        value, used = _varint(head, 0, len(head))
-        self.pos += used
-        return value
+    def _window(self, pos: int, need: int) -> int:
+        """Make bytes [pos, pos+need) available (as far as the message goes); return their index in _buf.
+        The window doubles while the walk is sequential (a run of nodes) and shrinks back after a
+        jump (a skipped payload), so skipping 1,000 weights does not read 1,000 large windows."""
+        if not (self._at <= pos and pos + need <= self._at + len(self._buf)):
+            sequential = pos <= self._at + len(self._buf) + 64
+            self._size = min(self._size * 2, self.MAX_WINDOW) if sequential else self.MIN_WINDOW
+            self.handle.seek(pos)
+            self._buf, self._at = self.handle.read(min(max(need, self._size), self.end - pos)), pos
+        return pos - self._at
 
     def __iter__(self) -> Iterator[tuple[int, int, int, int]]:
         """(field number, wire type, value or offset, length): LEN fields are not read."""
         while self.pos < self.end:
-            key = self._read_varint()
+            index = self._window(self.pos, min(20, self.end - self.pos))
+            buf, limit = self._buf, min(len(self._buf), index + 20)
+            key, index = _varint(buf, index, limit) if buf[index] >= 0x80 else (buf[index], index + 1)
             number, wire = key >> 3, key & 7
             if number == 0:
                 raise WireError(f"field number 0 at byte {self.pos}")
             if wire == VARINT:
-                yield number, wire, self._read_varint(), 0
+                value, index = _varint(buf, index, limit)
+                self.pos = self._at + index
+                yield number, wire, value, 0
             elif wire == LEN:
-                length = self._read_varint()
-                if length > self.end - self.pos:
-                    raise WireError(f"field {number} at byte {self.pos}: length {length} runs past the end of its message "
-                                    f"({self.end - self.pos} bytes left; truncated file?)")
-                offset = self.pos
+                length = buf[index] if index < limit else 0x80
+                length, index = (length, index + 1) if length < 0x80 else _varint(buf, index, limit)
+                self.pos = offset = self._at + index
+                if length > self.end - offset:
+                    raise WireError(f"field {number} at byte {offset}: length {length} runs past the end of its message "
+                                    f"({self.end - offset} bytes left; truncated file?)")
                 self.pos += length
                 yield number, wire, offset, length
             elif wire in (I64, I32):
                 width = 8 if wire == I64 else 4
+                self.pos = self._at + index
                 if self.end - self.pos < width:
                     raise WireError(f"field {number}: fixed{width * 8} runs past the end")
-                self.handle.seek(self.pos)
-                value = int.from_bytes(self.handle.read(width), "little")
+                index = self._window(self.pos, width)
+                value = int.from_bytes(self._buf[index:index + width], "little")
                 self.pos += width
                 yield number, wire, value, width
             else:
@@ -125,6 +149,8 @@ class Stream:
         """The bytes of one small LEN field (a node, a name), refused above MAX_SMALL_MESSAGE."""
         if length > MAX_SMALL_MESSAGE:
             raise WireError(f"{what} of {length} bytes is larger than the {MAX_SMALL_MESSAGE >> 20} MiB a graph entry may have")
+        if self._at <= offset and offset + length <= self._at + len(self._buf):
+            return self._buf[offset - self._at:offset - self._at + length]
         self.handle.seek(offset)
         data = self.handle.read(length)
         if len(data) != length:

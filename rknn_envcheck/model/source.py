@@ -97,7 +97,7 @@ def _dispatch(handle, head: bytes, path: str, size: int) -> SourceModel | None:
         try:
             model = read_onnx(handle, path, size)
         except WireError as exc:
-            raise ModelFileError(f"model file {path} starts like an ONNX model but is not readable: {exc}") from None
+            raise ModelFileError(f"model file {path} looks like an ONNX model (protobuf ModelProto) but is not readable: {exc}") from None
         except RecursionError:
             raise ModelFileError(f"model file {path}: ONNX graph nested too deeply") from None
     else:

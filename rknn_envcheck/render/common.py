@@ -76,6 +76,20 @@ def command_lines(command, host_shell: str) -> list[str]:
     return [f"{line}  # {clean(command.note)}" if command.note else line]
 
 
+def command_language(command, host_shell: str) -> str:
+    """What a fix line is written in: "python" (a statement for the user's script), else the
+    shell that runs it ("powershell" or "sh")."""
+    shell = getattr(command, "shell", "host")
+    if shell == "python":
+        return "python"
+    if shell == "host":
+        shell = host_shell
+    return "powershell" if shell == "powershell" else "sh"
+
+
+PROMPTS = {"python": ">>>", "powershell": "PS>", "sh": "$"}
+
+
 def report_hostname(report) -> str:
     """The name of the PC the facts were gathered on (facts carry it, so a replay names the
     user's machine, not ours); "" when unknown."""

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
 from rknn_envcheck import __version__
-from rknn_envcheck.render.common import cited, command_lines, describe, grouped, report_hostname
+from rknn_envcheck.render.common import PROMPTS, cited, command_language, command_lines, describe, grouped, report_hostname
 from rknn_envcheck.report import CRASHED, FAIL, SKIPPED, UNKNOWN, WARN
 from rknn_envcheck.shellcmd import escape_unsafe
 
@@ -34,7 +34,7 @@ def _details(check, host_shell: str) -> str:
     lines += [f"evidence: {item}" for item in check.evidence[:20]]
     if check.fix:
         lines.append(f"fix: {check.fix.text}")
-        lines += [f"  $ {line}" for c in check.fix.commands for line in command_lines(c, host_shell)]
+        lines += [f"  {PROMPTS[command_language(c, host_shell)]} {line}" for c in check.fix.commands for line in command_lines(c, host_shell)]
     return _xml_text("\n".join(lines))
 
 

@@ -6,7 +6,7 @@ cannot add a link, an image, HTML, a table column or close a code block."""
 from __future__ import annotations
 
 from rknn_envcheck import __version__
-from rknn_envcheck.render.common import (command_lines, describe, grouped, md_code, md_fence, md_text, sanitized,
+from rknn_envcheck.render.common import (command_language, command_lines, describe, grouped, md_code, md_fence, md_text, sanitized,
                                          summary_line, verdict)
 from rknn_envcheck.report import OK
 
@@ -40,11 +40,18 @@ def render_markdown(report, verbose: bool = False) -> str:
                 out.append(f"  - evidence: {md_code(item)}")
             if c.fix:
                 out.append(f"  - fix: {_indented(md_text(c.fix.text))}")
-                if c.fix.commands:
-                    lines = [line for cmd in c.fix.commands for line in command_lines(cmd, report.host_shell)]
+                # One code block per run of the same language: shell lines and Python statements
+                # are never mixed in one block a reader would paste into a terminal.
+                blocks: list[tuple[str, list[str]]] = []
+                for cmd in c.fix.commands:
+                    language = command_language(cmd, report.host_shell)
+                    if not blocks or blocks[-1][0] != language:
+                        blocks.append((language, []))
+                    blocks[-1][1].extend(command_lines(cmd, report.host_shell))
+                for language, lines in blocks:
                     fence = md_fence(lines)
                     out.append("")
-                    out.append(f"    {fence}powershell" if report.host_shell == "powershell" else f"    {fence}sh")
+                    out.append(f"    {fence}{language}")
                     out += [f"    {line}" for line in lines]
                     out.append(f"    {fence}")
         out.append("")

@@ -50,7 +50,27 @@ def _yours_lines(view_facts) -> list[str]:
     return [_clean(line) for line in lines]
 
 
+def _registry(matrix):
+    from rknn_envcheck.citations import Registry
+
+    return Registry.from_matrix(matrix)
+
+
+def _html_citations(registry, source: str) -> str:
+    """The documents a source cites, each with a link a user can open."""
+    parts = []
+    for citation in registry.cite(source):
+        text = citation.text()
+        if citation.url:
+            text = text.replace(f" — {citation.url}", "")
+            parts.append(f'{html.escape(_clean(text))} <a href="{html.escape(citation.url)}">{html.escape(citation.url)}</a>')
+        else:
+            parts.append(html.escape(_clean(text)))
+    return "; ".join(parts)
+
+
 def render_html(views, matrix, facts=None) -> str:
+    registry = _registry(matrix)
     notes = _Footnotes()
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            "<title>RKNN compatibility matrix</title>", f"<style>{_CSS}</style></head><body>",
@@ -75,7 +95,7 @@ def render_html(views, matrix, facts=None) -> str:
                 tds = []
                 for cell in cells:
                     classes = [c for c, on in (("mine", cell.mine), ("empty", not cell.text)) if on]
-                    title = " | ".join(_clean(s) for s in cell.sources)
+                    title = " | ".join(_clean(registry.text(s)) for s in cell.sources)
                     refs = "".join(f'<sup><a href="#src-{notes.number(s)}">{notes.number(s)}</a></sup>' for s in cell.sources)
                     extra = f'<div class="note">{html.escape(_clean(cell.note))}</div>' if cell.note else ""
                     tds.append(f'<td{" class=" + chr(34) + " ".join(classes) + chr(34) if classes else ""}'
@@ -85,12 +105,13 @@ def render_html(views, matrix, facts=None) -> str:
             out.append("</tbody></table>")
     out.append('<h2 id="sources">Sources</h2><ol class="sources">')
     for source, number in sorted(notes.numbers.items(), key=lambda item: item[1]):
-        out.append(f'<li id="src-{number}">{html.escape(_clean(source))}</li>')
+        out.append(f'<li id="src-{number}">{_html_citations(registry, source)}</li>')
     out.append("</ol></body></html>")
     return "\n".join(out) + "\n"
 
 
 def render_markdown(views, matrix, facts=None) -> str:
+    registry = _registry(matrix)
     notes = _Footnotes()
 
     def md(text: str) -> str:
@@ -120,7 +141,7 @@ def render_markdown(views, matrix, facts=None) -> str:
                 out.append(f"| {'**' + md(label) + '**' if mine else md(label)} | " + " | ".join(shown) + " |")
     out.append("")
     for source, number in sorted(notes.numbers.items(), key=lambda item: item[1]):
-        out.append(f"[^{number}]: {md(source)}")
+        out.append(f"[^{number}]: {md(registry.text(source))}")
     return "\n".join(out) + "\n"
 
 

@@ -14,6 +14,7 @@ import time
 from rknn_envcheck import __version__
 from rknn_envcheck.render.common import grouped, report_hostname
 from rknn_envcheck.report import STATUSES
+from rknn_envcheck.shellcmd import escape_unsafe
 
 PREFIX = "rknn_envcheck"
 # Device facts shown as version info series, and the host's.
@@ -21,7 +22,9 @@ _DEVICE_VERSIONS = ("rknn_server", "librknn_runtime", "npu_driver")
 
 
 def _label_value(value) -> str:
-    text = "" if value is None else str(value)
+    # Control characters (OSC 52, CR, ESC[2J) are shown escaped first: the file is read by people
+    # with `cat` and `curl :9100/metrics` too, not only by the collector.
+    text = escape_unsafe("" if value is None else str(value))
     return text.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 

@@ -6,7 +6,7 @@ import os
 import sys
 
 from rknn_envcheck import __version__
-from rknn_envcheck.render.common import command_lines, describe, grouped, sanitized, summary_line, verdict
+from rknn_envcheck.render.common import PROMPTS, command_language, command_lines, describe, grouped, sanitized, summary_line, verdict
 from rknn_envcheck.report import CRASHED, FAIL, OK, SKIPPED, UNKNOWN, WARN
 
 TAGS = {OK: "[ ok ]", WARN: "[warn]", FAIL: "[FAIL]", UNKNOWN: "[ ?? ]", SKIPPED: "[skip]", CRASHED: "[BUG!]"}
@@ -99,8 +99,11 @@ def render_text(report, verbose: bool = False) -> str:
                 fixes_shown.setdefault(key, check.title)
                 lines.append(f"         fix:      {check.fix.text}")
                 for command in check.fix.commands:
+                    # `$` for a shell, `>>>` for a statement in the user's Python script: a
+                    # snippet is never shown as if a shell could run it.
+                    prompt = PROMPTS[command_language(command, report.host_shell)]
                     for line in command_lines(command, report.host_shell):
-                        lines.append(f"             $ {line}" if not line.startswith("(command not shown") else f"             {line}")
+                        lines.append(f"             {prompt} {line}" if not line.startswith("(command not shown") else f"             {line}")
     if verbose and report.facts:
         lines += _facts_section(report.facts)
     lines.append("")

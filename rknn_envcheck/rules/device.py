@@ -194,7 +194,10 @@ def _check_server(device: dict, chip, host_toolkit, matrix, plan: BoardPlan):
     # The server and the runtime must be the same release (both lines' vendor rule).
     if runtime and try_parse(runtime) is not None and public(server) != public(runtime):
         older_server = public(server) < public(runtime)
-        yield Check("device.rknn_server.vs_runtime", "rknn_server vs runtime", FAIL, component="rknn_server",
+        # warn per docs/checks.md's severity policy: QS §3.4.2 / TS-1.7.5 §2 ask for the same
+        # versions ("you need to reinstall"), a remedy, not a refusal — the same grade as the
+        # board_stack rows that judge this server against the toolkit in the next row.
+        yield Check("device.rknn_server.vs_runtime", "rknn_server vs runtime", WARN, component="rknn_server",
                     observed=f"rknn_server {server}, runtime {runtime}", how=f"{how}; {_how(device, 'librknn_runtime')}",
                     expected="the same version", source=QS_CONSISTENT if line == "rknn-toolkit2" else TS_CONSISTENT,
                     message=f"rknn_server {server} and the runtime library {runtime} are from different releases"

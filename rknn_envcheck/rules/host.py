@@ -78,10 +78,12 @@ def _drop_requirement_twins(checks: list[Check]) -> list[Check]:
             pitfalls[c.component] = max(pitfalls.get(c.component, 0), order[c.status])
     checks = [c for c in checks
               if not (c.id.startswith("host.requirement.") and c.status in order and pitfalls.get(c.component, 0) >= order[c.status])]
-    # A framework outside the vendor's table AND outside the wheel's own Requires-Dist is one
-    # problem: the Requires-Dist finding (pip enforces it, and it names the declaring line) speaks.
+    # One distribution judged by the vendor's framework table and by the wheel's own Requires-Dist
+    # is one thing: when Requires-Dist fails it (pip enforces it, and it names the declaring line)
+    # that finding speaks, and the table row goes whatever it said, `ok` included (an `ok` next to
+    # a `fail` about the same onnx contradicts itself).
     violated = {c.component for c in checks if c.id.startswith("host.requirement.") and c.status == FAIL}
-    return [c for c in checks if not (c.id.startswith("host.framework.") and c.status in order and c.component in violated)]
+    return [c for c in checks if not (c.id.startswith("host.framework.") and c.component in violated)]
 
 
 def check_python(host: dict):

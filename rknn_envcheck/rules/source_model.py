@@ -10,12 +10,12 @@ from rknn_envcheck.shellcmd import PYTHON, Command, cmd
 ONNX_OPSET_SOURCE = "github:onnx/onnx@v1.18.0 docs/Versioning.md (Released Versions)"
 
 
-def _rows(matrix, table: str, package: str, version: str | None = None) -> list:
+def _rows(matrix, table: str, package: str, version: str | None = None, framework: str | None = None) -> list:
     from rknn_envcheck.versions import in_versions
 
     out = []
     for row in matrix.rows(table):
-        if row.get("package") != package:
+        if row.get("package") != package or (framework is not None and row.get("framework") != framework):
             continue
         if version is not None and "versions" in row and not in_versions(version, row["versions"]):
             continue
@@ -25,14 +25,14 @@ def _rows(matrix, table: str, package: str, version: str | None = None) -> list:
 
 def _onnx_limits(matrix, onnx_version: str) -> dict | None:
     """IR/opset the onnx release knows: the newest [[onnx_release]] at or below it."""
-    from rknn_envcheck.versions import try_parse
+    from rknn_envcheck.versions import release_numbers
 
-    wanted = try_parse(onnx_version)
-    best = None
+    wanted = release_numbers(onnx_version)
+    best, best_release = None, None
     for row in matrix.rows("onnx_release"):
-        have = try_parse(row["onnx"])
-        if wanted is not None and have is not None and have <= wanted and (best is None or have >= try_parse(best["onnx"])):
-            best = row
+        have = release_numbers(row["onnx"])
+        if wanted is not None and have is not None and have <= wanted and (best_release is None or have >= best_release):
+            best, best_release = row, have
     return best
 
 
@@ -93,19 +93,19 @@ def judge_source_model(model, toolkit, toolkit_how: str, packages: dict, device:
                             **context))
     elif model.format == "keras":
         checks.append(Check("source.keras", "Keras model", UNKNOWN, observed=model.summary(), how=how_file, expected="layers readable",
-                            source="UG-1.7.5 rknn.load_keras", message="Keras layers are not read (h5py not used); the toolkit line accepts Keras",
-                            fix=Fix("install the h5 extra", [cmd("pip", "install", "rknn-envcheck[h5]")]), **context))
+                            source="UG-1.7.5 rknn.load_keras", message=f"{tk} loads Keras models; the Keras version and layers in the file are not read",
+                            fix=Fix("read the Keras version the file was saved with (needs h5py)",
+                                    [Command([f"import h5py; print(h5py.File({model.path!r}, 'r').attrs.get('keras_version'))"], shell=PYTHON)]),
+                            **context))
     checks += _judge_board(model, package, tk, device, matrix, context)
     return checks
 
 
 def _judge_onnx(model, package, version, tk, packages, matrix, context) -> list:
-    from rknn_envcheck.rules.toolkit import framework_rows
-
     checks = []
     opset = model.opsets.get("ai.onnx")
     how = model.how
-    frame = [r for r in framework_rows(matrix, package, version) if r["framework"] == "onnx"]
+    frame = _rows(matrix, "framework", package, version, framework="onnx")
     upper = _upper_bound(frame[0]["specifier"]) if frame else None
     limits = _onnx_limits(matrix, upper) if upper else None
     doc = _rows(matrix, "onnx_opset", package, version)
@@ -171,7 +171,7 @@ def _opset_check(model, opset, tk, doc_row, limits, frame, how, context) -> Chec
 
 
 def _ops_check(model, package, version, tk, matrix, how, context) -> Check:
-    rows = [r for r in _rows(matrix, "source_ops", package, version) if r["framework"] == "onnx"]
+    rows = _rows(matrix, "source_ops", package, version, framework="onnx")
     ops = sorted(model.operators)
     if not rows:
         return Check("source.onnx_ops", "ONNX operators", UNKNOWN, observed=", ".join(ops), how=how, source="API-TK2-2.3.2 §1.3",
