@@ -26,6 +26,19 @@ def judged_note(facts: dict) -> str:
     return f"judged {cut(str(judged['python']), 400)}: {cut(str(judged.get('reason') or ''), 400)}"
 
 
+def elsewhere_note(facts: dict) -> str:
+    """One line when another active or PATH environment than the judged one holds a toolkit
+    (facts["other_pythons"], gathered by the doctor): "why does `import rknn` fail?" — it is there."""
+    judged = facts.get("judged_environment") if isinstance(facts.get("judged_environment"), dict) else {}
+    others = [env for env in facts.get("other_pythons") or []
+              if isinstance(env, dict) and env.get("holds") and env.get("prefix") != judged.get("prefix")]
+    if not others:
+        return ""
+    where = "; ".join(f"{cut(str(env.get('python')), 200)} ({env.get('where')}: "
+                      f"{', '.join(f'{n} {v}' for n, v in sorted(env['holds'].items()))})" for env in others)
+    return f"another Python on this machine has an RKNN toolkit: {where}; judge every one with `rknn-envcheck host --all-pythons`"
+
+
 def host_toolkit(facts: dict, matrix, toolkit: str | None):
     if toolkit is not None:
         return parse_toolkit_option(toolkit, matrix)
@@ -56,9 +69,9 @@ def evaluate(facts: dict, matrix, command: str, toolkit: str | None = None, host
         target = None
     if host and host_facts:
         report.subjects["host"] = host_heading(host_facts)
-        judged = judged_note(facts)
-        if judged:
-            report.notes.append(judged)
+        for note in (judged_note(facts), elsewhere_note(facts)):
+            if note:
+                report.notes.append(note)
         report.extend(judge_host(facts, matrix, toolkit))
     if devices:
         for device in facts.get("devices") or []:

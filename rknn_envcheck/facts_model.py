@@ -321,8 +321,16 @@ class Tool(TypedDict, total=False):
 class JudgedEnvironment(TypedDict, total=False):
     python: Annotated[str, "the interpreter whose environment was judged"]
     reason: Annotated[str, "why it was chosen, as the report says it"]
+    prefix: Annotated[str, "its environment, real path"]
     kind: Annotated[Literal["explicit", "virtualenv", "conda", "path", "own", "discovered"],
                     "--python, VIRTUAL_ENV, CONDA_PREFIX, python3 on PATH, this tool's own, host --all-pythons"]
+
+
+class OtherPython(TypedDict, total=False):
+    python: str
+    prefix: Annotated[str, "its environment, real path"]
+    where: Annotated[str, "VIRTUAL_ENV, CONDA_PREFIX or PATH (dir)"]
+    holds: Annotated[Dict[str, str], "toolkit distribution → version, from dist-info folder names"]
 
 
 class Facts(TypedDict, total=False):
@@ -331,6 +339,7 @@ class Facts(TypedDict, total=False):
     hostname: Annotated[str, "the machine the facts were gathered on (merge tells fleets apart by it)"]
     host: Host
     judged_environment: Annotated[JudgedEnvironment, "which Python `host` and the doctor judged, and why"]
+    other_pythons: Annotated[List[OtherPython], "the doctor: other active or PATH environments holding an RKNN toolkit"]
     devices: List[Device]
     adb: Annotated[AdbListing, "the adb server the boards were listed from"]
     ntb: Annotated[NtbListing, "what `npu_transfer_proxy devices` listed"]

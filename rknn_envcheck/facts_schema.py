@@ -205,9 +205,11 @@ names, field names).
 _OUTRO = """
 ## Example
 
-`examples/facts-rk3588-mismatch.json`: a toolkit2 2.3.2 PC with numpy 2, and an RK3588 board with
-rknn_server/librknnrt 1.5.2 and rknpu 0.8.2. `rknn-envcheck check --facts examples/facts-rk3588-mismatch.json`
-fails it with the exact `adb push` commands.
+`examples/facts-rk3588-mismatch.json`: a toolkit2 2.3.2 PC with numpy 2 (observed by `host --save-facts`
+in a venv holding the wheel's own METADATA and its dependencies: `scripts/make_example_facts.py`),
+and an RK3588 board with rknn_server/librknnrt 1.5.2 and rknpu 0.8.2.
+`rknn-envcheck check --facts examples/facts-rk3588-mismatch.json` fails the numpy 2 pitfall and
+warns about the board stack with the exact `adb push` commands.
 """
 
 

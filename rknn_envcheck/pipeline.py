@@ -74,8 +74,72 @@ class HostSource(FactsSource):
             if self.target.kind == "explicit":
                 raise
             raise UsageError(f"{exc}; to judge another interpreter, give it with --python PATH") from None
-        facts["judged_environment"] = {"python": self.target.python or sys.executable,
+        import os
+
+        from rknn_envcheck.probes.pythons import environment_prefix
+
+        python = self.target.python or sys.executable
+        facts["judged_environment"] = {"python": python, "prefix": os.path.realpath(environment_prefix(python)),
                                        "reason": self.target.reason, "kind": self.target.kind}
+        return []
+
+
+def gather_every_python(timeout: float, matrix, max_at_once: int = 8):
+    """host --all-pythons: every environment holding a toolkit or its frameworks, probed
+    concurrently (at most `max_at_once` interpreters), and USB/processes/tools read once for all.
+    Returns (found, [(probe facts, None) | (None, why it could not be read)], system facts); one
+    bad environment does not stop the others."""
+    from rknn_envcheck.errors import UsageError
+    from rknn_envcheck.probes.host import HostGathering, gather_host
+    from rknn_envcheck.probes.pythons import discover
+
+    def probe(env):
+        try:
+            return gather_host(env.python, timeout, system=False, label=f"{env.python} (found in {env.where})"), None
+        except UsageError as exc:
+            return None, str(exc)
+
+    found = discover()
+    system = HostGathering(None, timeout, matrix=matrix, probe=False)
+    with ThreadPoolExecutor(max_workers=max(1, min(max_at_once, len(found)))) as pool:
+        results = list(pool.map(probe, found))
+    return found, results, system.result()
+
+
+class OtherPythonsSource(FactsSource):
+    """The fast candidates — VIRTUAL_ENV, CONDA_PREFIX, every python3 on PATH — whose dist-info
+    folder names hold an RKNN toolkit (nothing is run): the doctor says when the toolkit is in
+    another Python than the judged one. Read in a thread (stat/listdir: the GIL is released)."""
+
+    kind = "pythons"
+
+    def __init__(self):
+        self._thread = None
+        self._found: list = []
+
+    def start(self) -> None:
+        import threading
+
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._scan, name="rknn-envcheck-pythons", daemon=True)
+            self._thread.start()
+
+    def _scan(self) -> None:
+        import os
+
+        from rknn_envcheck.probes.pythons import discover
+
+        try:
+            self._found = [{"python": env.python, "prefix": os.path.realpath(env.prefix), "where": env.where,
+                            "holds": {n: v for n, v in env.holds if n.startswith("rknn-toolkit")}}
+                           for env in discover(fast=True)]
+        except OSError:
+            self._found = []  # a hint only: an unreadable folder must not stop the run
+
+    def collect(self, facts: dict) -> list:
+        self.start()
+        self._thread.join()
+        facts["other_pythons"] = [env for env in self._found if env["holds"]]
         return []
 
 

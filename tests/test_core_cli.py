@@ -40,6 +40,21 @@ def test_exit_1_with_fix_commands(capsys):
     assert "problem" in out.rstrip().splitlines()[-1]
 
 
+def test_example_facts_show_the_board_problems_not_artefacts_of_a_hand_written_list(capsys):
+    """The example's host half was observed (`host --save-facts`, scripts/make_example_facts.py):
+    its Requires-Dist closure is read, so no `unknown` closure and no missing-package fails."""
+    example = json.loads(EXAMPLE.read_text())
+    assert example["host"]["requires_dist"]["rknn-toolkit2"], "the toolkit's own METADATA lines"
+    code, out, _ = run_cli(capsys, "check", "--facts", str(EXAMPLE), "--json")
+    report = json.loads(out)
+    host = [c for c in report["checks"] if c["subject"] == "host"]
+    assert not [c["id"] for c in host if c["status"] == "unknown"]
+    assert not [c["id"] for c in host if c["status"] == "fail" and c["observed"] == "not installed"]
+    assert {c["id"] for c in host if c["status"] == "fail"} == {"pitfall.numpy2-toolkit2"}  # the host problem it demonstrates
+    board = {c["id"]: c["status"] for c in report["checks"] if c["subject"].startswith("device:")}
+    assert board["device.rknn_server"] == board["device.runtime"] == board["device.driver"] == "warn"
+
+
 def test_exit_3_when_something_is_unknown(capsys, tmp_path):
     d = dict(GOOD_DEVICE)
     del d["npu_driver"]

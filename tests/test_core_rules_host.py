@@ -175,3 +175,32 @@ def test_framework_table_and_requirements_disagree_the_requirements_win(matrix):
     # toolkit v1 1.7.5: requirements pin tensorflow==1.14.0 inside the table's range: the range stands
     tf = by_id(judge_host(facts({"rknn-toolkit": "1.7.5", "tensorflow": "1.13.2"}, python_version="3.6.9"), matrix), "host.framework.tensorflow")[0]
     assert tf.status == OK and "2.2.0" in str(tf.expected)
+
+
+def test_unparsable_toolkit_version_gets_the_release_resolve_recommends(matrix):
+    """Empty Version in the toolkit's METADATA: unknown, reinstall the release resolve would pick for
+    this Python (a published board runtime), never a release without one; no "rknn-toolkit2 's"."""
+    from rknn_envcheck.resolver import candidates_for, recommend
+
+    for python in ("3.8", "3.11"):
+        checks = judge_host(facts({"rknn-toolkit2": "", "numpy": "1.26.4"}, python_version=f"{python}.10"), matrix)
+        toolkit = by_id(checks, "host.toolkit")[0]
+        assert toolkit.status == UNKNOWN and "''" in toolkit.message
+        resolved = recommend(candidates_for(matrix, python=python, platform="linux_x86_64")[0], matrix)
+        argv = toolkit.fix.commands[0].argv
+        assert argv[-2:] == ("--force-reinstall", f"rknn-toolkit2=={resolved.version}"), (python, argv, resolved.version)
+        assert not any(" 's" in c.message or "  requires" in c.message for c in checks), [c.message for c in checks if " 's" in c.message]
+
+
+def test_unknown_release_makes_release_dependent_pitfalls_unknown_not_fail(matrix):
+    """`--toolkit rknn-toolkit2==9.9`: whether NumPy 2 or setuptools 84 break a release the matrix
+    does not list is unknown; for a listed release the same environment fails."""
+    host = facts({"numpy": "2.1.3", "setuptools": "84.2.1"}, python_version="3.11.7")
+    unknown = judge_host(host, matrix, "rknn-toolkit2==9.9")
+    assert statuses(unknown, "pitfall.numpy2-toolkit2") == {UNKNOWN}
+    assert "9.9 is not a release in matrix" in by_id(unknown, "pitfall.numpy2-toolkit2")[0].message
+    assert not [c.id for c in unknown if c.status == FAIL]
+    known = judge_host(host, matrix, "rknn-toolkit2==2.3.2")
+    assert statuses(known, "pitfall.numpy2-toolkit2") == {FAIL}
+    # a row whose environment condition does not hold stays silent for the unknown release too
+    assert not by_id(judge_host(facts({"numpy": "1.26.4"}, python_version="3.11.7"), matrix, "rknn-toolkit2==9.9"), "pitfall.numpy2-toolkit2")

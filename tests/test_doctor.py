@@ -33,6 +33,9 @@ def test_doctor_host_only_and_replay(capsys, tmp_path):
     code2, out2, _ = run_cli(capsys, "check", "--facts", str(saved), "--json")
     replay = json.loads(out2)
     key = lambda r: sorted((c["subject"], c["id"], c["status"]) for c in r["checks"])
-    assert key(live) == key(replay) and code == code2 == 1
+    # the board's server/runtime skew is a warn (docs/checks.md severity policy); the exit code is
+    # whatever the live run gave (this machine's host may add an unknown), and the replay repeats it
+    assert key(live) == key(replay) and code == code2 != 0
+    assert ("device:emulated:rk3588-mixed-server-runtime", "device.rknn_server.vs_runtime", "warn") in key(live)
     code3, out3, _ = run_cli(capsys, "--no-boards", "--json")
     assert set(json.loads(out3)["subjects"]) == {"host"}

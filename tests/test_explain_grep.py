@@ -133,7 +133,18 @@ def test_a_different_needle_set_is_not_trusted(tmp_path, monkeypatch):
 
 
 def test_quick_scan_table_read_equals_the_loaded_set():
-    assert grepscan.read_scan_table() == {"needles": MESSAGES.needles, "context_lines": MESSAGES.context_lines}
+    assert grepscan.read_scan_table() == {"needles": MESSAGES.needles, "context_lines": MESSAGES.context_lines,
+                                          "grep_gate": MESSAGES.grep_gate}
+
+
+def test_every_needle_holds_a_gate_literal_and_no_gate_literal_is_the_bare_prefix():
+    assert MESSAGES.grep_gate
+    for needle in MESSAGES.needles:
+        literal = needle[1:] if needle.startswith("^") else needle
+        assert any(token in literal for token in MESSAGES.grep_gate), needle
+    for line in ("I RKNN: [10:00:00.000] noise", "D RKNNAPI: ==============================================",
+                 "D RKNN: [10:00:00.000] allocated memory, name: task1, size: 64KB"):
+        assert not any(token in line for token in MESSAGES.grep_gate), line
 
 
 def test_grep_patterns_translate_anchors_and_add_esc():
@@ -212,5 +223,55 @@ def test_cli_on_a_big_log_file_and_on_stdin_redirected_from_it(tmp_path):
     assert checks[0] == checks[1] == checks[2]
     line = PAD.count(b"\n") + 7
     assert checks[0]["log.rknn_server_too_old"] == f"log line {line}"
-    assert any("grep" in n for n in reports[0]["notes"]) and any("grep" in n for n in reports[1]["notes"])
-    assert not any("grep" in n for n in reports[2]["notes"])  # a pipe is scanned in Python
+    # a pipe is copied (bounded) into a temporary file, so grep scans all three
+    assert all(any("grep" in n for n in r["notes"]) for r in reports)
+
+
+def test_a_verbose_runtime_log_gives_no_candidates():
+    """`I RKNN:` / `D RKNN:` lines of RKNN_LOG_LEVEL=5 logs are not messages: no needle may be the
+    bare prefix, or the Python stage 2 runs on every line (11 s for 10 MB before)."""
+    from rknn_envcheck.explain.scan import scan_text
+
+    verbose = "".join(f"{level} RKNN: [10:00:{i % 60:02d}.{i % 1000:03d}] noise {i}\n" for i in range(2000) for level in "ID")
+    verbose += "D RKNNAPI: ==============================================\nI rknn_context created\n"
+    result = scan_text(verbose + "E RKNN: [10:48:38.432] Invalid RKNN model version 6\n", MESSAGES)
+    assert result.candidate_lines == 1
+    assert "model_version_unsupported_old" in result.findings
+
+
+def test_an_endless_pipe_stops_at_the_cap_in_time():
+    import time
+
+    from rknn_envcheck.commands.explain import MAX_STREAM_BYTES
+
+    start = time.perf_counter()
+    yes = subprocess.Popen(["yes", "I RKNN: [10:00:00.000] noise"], stdout=subprocess.PIPE)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "rknn_envcheck", "explain", "-"], stdin=yes.stdout,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        yes.stdout.close()
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        yes.kill()
+        yes.wait()
+    elapsed = time.perf_counter() - start
+    assert f"stopped reading after {MAX_STREAM_BYTES >> 20} MiB" in out
+    assert "needles found by grep -F" in out and ", 0 looked at closely" in out
+    assert proc.returncode == 3  # nothing recognised: unknown, never "all clear"
+    assert elapsed < 20  # was 50 s
+
+
+def test_an_endless_pipe_peak_memory():
+    import os
+
+    yes = subprocess.Popen(["yes", "I RKNN: [10:00:00.000] noise"], stdout=subprocess.PIPE)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "rknn_envcheck", "explain", "-"], stdin=yes.stdout,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        yes.stdout.close()
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        yes.kill()
+        yes.wait()
+    assert os.waitstatus_to_exitcode(status) == 3
+    assert usage.ru_maxrss / 1024 < 100  # MiB (Linux: KiB)

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -74,7 +73,7 @@ def test_explicit_python_is_recorded_as_explicit(machine):
     python = str(envs["tk2"] / "bin" / "python3")
     proc = _run(["host", "--json", "--python", python], {"HOME": str(home), "PATH": bare, "VIRTUAL_ENV": str(envs["conda"])}, cwd)
     judged = json.loads(proc.stdout)["facts"]["judged_environment"]
-    assert judged == {"python": python, "reason": f"given with --python {python}", "kind": "explicit"}
+    assert judged == {"python": python, "prefix": os.path.realpath(envs["tk2"]), "reason": f"given with --python {python}", "kind": "explicit"}
 
 
 def test_a_broken_active_environment_is_a_usage_error_naming_why_it_was_chosen(machine):
@@ -122,6 +121,10 @@ def test_doctor_points_at_a_toolkit_in_another_fast_candidate(machine):
     assert proc.returncode in (0, 1, 3), proc.stderr
     hints = [line for line in proc.stdout.splitlines() if "host --all-pythons" in line]
     assert len(hints) == 1 and str(envs["tk2"] / "bin" / "python3") in hints[0] and "rknn-toolkit2 2.3.2" in hints[0]
+    # the hint is a fact: a replay of saved facts says the same line
+    saved = cwd / "doctor-facts.json"
+    _run(["--no-boards", "--save-facts", str(saved)], {"HOME": str(home), "PATH": path, "VIRTUAL_ENV": str(envs["plain"])}, cwd)
+    assert hints[0] in _run(["check", "--facts", str(saved)], {"PATH": bare}, cwd).stdout
     # the judged environment itself holding the toolkit is no news
     proc = _run(["--no-boards"], {"HOME": str(home), "PATH": path, "VIRTUAL_ENV": str(envs["tk2"])}, cwd)
     assert "host --all-pythons" not in proc.stdout

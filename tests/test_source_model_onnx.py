@@ -178,3 +178,25 @@ def test_doctor_model_accepts_a_source_model(capsys, tmp_path):
     report = json.loads(out)
     rows = [c for c in report["checks"] if c["subject"] == f"model:{path}"]
     assert {c["id"]: c["status"] for c in rows}["source.onnx_opset"] == "fail"
+
+
+def test_facts_give_the_toolkit_the_onnx_beside_it_and_the_board(capsys, tmp_path):
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps({"schema": "rknn-envcheck/facts/1",
+                                 "host": {"packages": {"rknn-toolkit2": "1.5.2", "onnx": "1.10.0"}},
+                                 "devices": [{"serial": "B1", "state": "device", "chip": "RK1808", "librknn_runtime": "1.7.5"}]}))
+    path = make_onnx(tmp_path / "m.onnx", opset=17, ir=8)
+    code, out, _ = run_cli(capsys, "model", str(path), "--facts", str(facts), "--json")
+    checks = {c["id"]: c for c in json.loads(out)["checks"]}
+    assert checks["source.onnx_package"]["status"] == "fail" and "onnx 1.10.0" in checks["source.onnx_package"]["observed"]
+    assert checks["source.board_line"]["status"] == "fail"  # RK1808 runs rknn-toolkit (v1) models
+    assert checks["source.onnx_opset"]["status"] == "fail" and checks["source.onnx_opset"]["expected"] == "opset 1..15"
+
+
+def test_no_toolkit_is_unknown_never_ok(capsys, tmp_path):
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps({"schema": "rknn-envcheck/facts/1", "host": {"packages": {"numpy": "1.26.4"}},
+                                 "devices": [{"serial": "B1", "state": "device", "chip": "RK3588"}]}))
+    code, out, _ = run_cli(capsys, "model", str(make_onnx(tmp_path / "m.onnx")), "--facts", str(facts), "--json")
+    checks = {c["id"]: c for c in json.loads(out)["checks"]}
+    assert code == 3 and checks["source.toolkit"]["status"] == "unknown"

@@ -102,10 +102,19 @@ def test_devices_as_root(tmp_path, capsys):
     assert code == 3
 
 
-def test_unreadable_sysfs_is_unknown(tmp_path, capsys):
+def test_no_usb_bus_is_skipped_with_why_as_the_host_check_says(tmp_path, capsys):
+    """No <root>/sys/bus/usb (a container, CI): nothing can be plugged in, so the listing is
+    `skipped` with why — the host check's verdict for the same machine — not unknown/exit 3."""
     (tmp_path / "etc/udev/rules.d").mkdir(parents=True)
+    (tmp_path / "etc/udev/rules.d/60-rk.rules").write_text(GROUP_RULE)
     code, checks = status(tmp_path, capsys)
-    assert checks["udev.devices"]["status"] == "unknown" and code == 3
+    devices = checks["udev.devices"]
+    assert devices["status"] == "skipped" and "no USB bus" in devices["message"]
+    assert str(tmp_path / "sys/bus/usb/devices") in devices["how"]
+    assert code != 3
+    (tmp_path / "sys/bus/usb/devices").mkdir(parents=True)  # an empty bus: no host controller either
+    code, checks = status(tmp_path, capsys)
+    assert checks["udev.devices"]["status"] == "skipped" and "empty" in checks["udev.devices"]["how"]
 
 
 def test_device_not_openable_by_a_normal_user_fails(public_tmp):

@@ -91,6 +91,10 @@ def test_dry_run_prints_file_and_commands_and_changes_nothing(tmp_path):
     assert ".bak-" in text
     assert (root / TARGET).read_text() == "# old\n"
     assert sorted(p.name for p in (root / TARGET).parent.iterdir()) == [RULE_FILE_NAME]
+    # "To do it" is the sudo line the status report's fix shows (shellcmd.udev_commands), as root too
+    to_do = [line for line in out.lines if line.startswith("To do it: ")]
+    status_fix = udev_fix_commands(str(root))[1]
+    assert to_do == [f"To do it: {status_fix}"], (to_do, status_fix)
 
 
 def test_missing_target_dir_is_a_clear_error(tmp_path):

@@ -17,7 +17,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from rknn_envcheck.commands._common import emit, load_matrix_for
     from rknn_envcheck.evaluate import evaluate
-    from rknn_envcheck.pipeline import START_IF_USB, BoardsSource, HostSource, NtbSource, gather
+    from rknn_envcheck.pipeline import START_IF_USB, BoardsSource, HostSource, NtbSource, OtherPythonsSource, gather
 
     matrix = load_matrix_for(args)
     want_adb = not (args.no_boards or args.emulate)
@@ -26,9 +26,7 @@ def run(args) -> int:
         sources.append(BoardsSource(args, matrix, start_policy=START_IF_USB))  # a crash: a `crashed` row, the host stands
     if want_adb:
         sources.append(NtbSource(min(args.timeout, 3.0)))
-    # Read while the probes run (stat and listdir calls: they wait on the kernel, not the GIL).
-    elsewhere = _Elsewhere()
-    elsewhere.start()
+    sources.append(OtherPythonsSource())  # "the toolkit is in another Python": one line, from folder names
     facts, crashed = gather(sources)
     models = _read_models(args.model or [])
     source_models = [m for m in models if not hasattr(m, "line")]  # ONNX/PyTorch/Keras: judged against the toolkit
@@ -40,10 +38,6 @@ def run(args) -> int:
         facts["models"] = [model_fact(info) for info in models]
     report = evaluate(facts, matrix, command="doctor", toolkit=args.toolkit)
     report.compact = True
-    elsewhere.join()
-    other = _toolkit_elsewhere(facts.get("judged_environment"), elsewhere.found)
-    if other:
-        report.notes.append(other)
     if crashed or "connection" in report.subjects:
         report.subjects.pop("connection", None)
         report.subjects = {"host": report.subjects.pop("host", "Host"), "connection": "Connection (adb, USB, NTB)", **report.subjects}
@@ -99,46 +93,3 @@ def _preflight(report, info, facts, matrix, toolkit) -> None:
             check.subject = subject
             report.add(check)
 
-
-class _Elsewhere:
-    """probes.pythons.discover(fast=True) in a thread: the environments of VIRTUAL_ENV,
-    CONDA_PREFIX and PATH whose dist-info folder names hold a toolkit or its frameworks."""
-
-    def __init__(self):
-        import threading
-
-        self.found: list = []
-        self._thread = threading.Thread(target=self._run, name="rknn-envcheck-pythons", daemon=True)
-
-    def _run(self) -> None:
-        from rknn_envcheck.probes.pythons import discover
-
-        try:
-            self.found = discover(fast=True)
-        except OSError:
-            self.found = []  # a hint only: an unreadable folder must not stop the doctor
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def join(self) -> None:
-        self._thread.join()
-
-
-def _toolkit_elsewhere(judged, found: list) -> str:
-    """One line when another of the fast candidates (VIRTUAL_ENV, CONDA_PREFIX, PATH; their
-    dist-info folder names only) holds a toolkit: "why does `import rknn` fail?" — it is there."""
-    import os
-
-    from rknn_envcheck.probes.pythons import environment_prefix
-
-    if not isinstance(judged, dict) or not judged.get("python"):
-        return ""
-    judged_prefix = os.path.realpath(environment_prefix(judged["python"]))
-    others = [env for env in found
-              if os.path.realpath(env.prefix) != judged_prefix and any(name.startswith("rknn-toolkit") for name, _ in env.holds)]
-    if not others:
-        return ""
-    where = "; ".join(f"{env.python} ({env.where}: {', '.join(f'{n} {v}' for n, v in env.holds if n.startswith('rknn-toolkit'))})"
-                      for env in others)
-    return f"another Python on this machine has an RKNN toolkit: {where}; judge every one with `rknn-envcheck host --all-pythons`"

@@ -63,7 +63,8 @@ def _start_grep(stream, name: str, matrix_dir: str | None):
         return None
     after = max((n for n in table["context_lines"].values() if isinstance(n, int)), default=0)
     path = None if name == "<stdin>" else name
-    return grepscan.start(fd, path, table["needles"], after, st.st_size, head, table)
+    # grep searches the gate (fewer literals, each needle contains one), else the needles themselves
+    return grepscan.start(fd, path, table["grep_gate"] or table["needles"], after, st.st_size, head, table)
 
 
 def _finish_scan(stream, name: str, messages, started):
@@ -75,7 +76,7 @@ def _finish_scan(stream, name: str, messages, started):
     scanner = Scanner(messages)
     result = None
     if started is not None:
-        if started.table != {"needles": messages.needles, "context_lines": messages.context_lines}:
+        if started.table != {"needles": messages.needles, "context_lines": messages.context_lines, "grep_gate": messages.grep_gate}:
             started.abandon()  # grep searched for another needle set than the one loaded
         else:
             result = scanner.scan_grep(started, InputInfo(name=name))
@@ -145,7 +146,9 @@ class _BoundedStream:
 
 
 def bounded_stream(stream, limit: int | None = None):
-    """`stream` itself when it is a regular file, else a reader that stops at the limit."""
+    """`stream` itself when it is a regular file, else its first `limit` bytes copied into an
+    unlinked temporary file (so grep can scan a pipe as it scans a file), else — no writable
+    temporary directory — a reader that stops at the limit."""
     import os
     import stat
 
@@ -154,7 +157,37 @@ def bounded_stream(stream, limit: int | None = None):
             return stream
     except (OSError, ValueError, AttributeError):
         pass
-    return _BoundedStream(stream, MAX_STREAM_BYTES if limit is None else limit)
+    bounded = _BoundedStream(stream, MAX_STREAM_BYTES if limit is None else limit)
+    return _spool(bounded) or bounded
+
+
+def _spool(bounded: _BoundedStream):
+    """Copy a pipe (at most its limit) into an unlinked temporary file, 1 MiB at a time.
+
+    Why: the Python scanner makes one `bytes.find` pass per needle (~160 needles: ~0.9 s per
+    8 MiB of a verbose `I RKNN:` log), grep one pass for all — 64 MiB from `yes` took ~11 s in
+    Python, well under 1 s through the file (docs/decisions.md). Memory stays one read buffer;
+    the copy lives in the page cache / on disk. None when no temporary file can be written.
+    """
+    import tempfile
+
+    try:
+        spool = tempfile.TemporaryFile(prefix="rknn-envcheck-log-")
+    except OSError:
+        return None
+    try:
+        while True:
+            data = bounded.read(1 << 20)
+            if not data:
+                break
+            spool.write(data)
+        spool.flush()
+        spool.seek(0)
+    except OSError:
+        spool.close()
+        raise
+    spool.limited = bounded.limited  # type: ignore[attr-defined]
+    return spool
 
 
 def run(args) -> int:
@@ -206,8 +239,9 @@ def _report(args, result, messages, name: str) -> int:
     log_checks = diagnose(result, messages, facts, name, matrix)
     report = _judge(facts, matrix, observed is not None and bool((observed or {}).get("host")))
     subject = subject_for(name)
-    if not result.findings:
-        log_checks.append(nothing_recognised(name, result.lines, subject))
+    if not log_checks and not report.checks and not connection_checks:
+        # version lines alone, nothing to judge them with: `unknown`, never "all clear (no checks ran)"
+        log_checks.append(nothing_recognised(name, result.lines, subject, len(result.findings)))
     report.checks[:0] = connection_checks + log_checks
     report.subjects = {subject: f"Log {name}", **report.subjects}
     report.notes[:0] = _input_notes(result) + notes + merge_notes

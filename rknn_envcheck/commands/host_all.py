@@ -8,8 +8,6 @@ file describes one environment (`host --python PATH --save-facts FILE`).
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 MAX_PROBES_AT_ONCE = 8  # a machine with 30 conda environments must not start 30 interpreters at once
 
 
@@ -19,8 +17,7 @@ def run_all_pythons(args) -> int:
     from rknn_envcheck.commands._common import emit, load_matrix_for
     from rknn_envcheck.errors import UsageError
     from rknn_envcheck.facts import FACTS_SCHEMA
-    from rknn_envcheck.probes.host import HostGathering
-    from rknn_envcheck.probes.pythons import discover
+    from rknn_envcheck.pipeline import gather_every_python
     from rknn_envcheck.report import Report
 
     if args.python is not None:
@@ -28,13 +25,8 @@ def run_all_pythons(args) -> int:
     if getattr(args, "save_facts", None):
         raise UsageError("--all-pythons saves no facts file (a facts file describes one environment); "
                          "save one with: rknn-envcheck host --python PATH --save-facts FILE")
-    found = discover()
-    system = HostGathering(None, args.timeout, matrix=lambda: load_matrix_for(args), probe=False)
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_PROBES_AT_ONCE, len(found)))) as pool:
-        probes = [pool.submit(_probe, env, args.timeout) for env in found]
-        matrix = load_matrix_for(args)
-        results = [future.result() for future in probes]
-    system_host = system.result()
+    found, results, system_host = gather_every_python(args.timeout, lambda: load_matrix_for(args), MAX_PROBES_AT_ONCE)
+    matrix = load_matrix_for(args)
     facts = {"schema": FACTS_SCHEMA, "hostname": platform.node()}
     report = Report(command="host --all-pythons", matrix_version=matrix.version, matrix_date=matrix.date, facts=facts)
     if not found:
@@ -43,18 +35,6 @@ def run_all_pythons(args) -> int:
     for env, (probe, problem) in zip(found, results):
         _judge_one(report, env, probe, problem, system_host, facts, matrix, args.toolkit)
     return emit(report, args)
-
-
-def _probe(env, timeout: float):
-    """(probe facts, None) or (None, why the environment could not be read): one bad environment
-    is an `unknown` block, the others are still judged."""
-    from rknn_envcheck.errors import UsageError
-    from rknn_envcheck.probes.host import gather_host
-
-    try:
-        return gather_host(env.python, timeout, system=False, label=f"{env.python} (found in {env.where})"), None
-    except UsageError as exc:
-        return None, str(exc)
 
 
 def _judge_one(report, env, probe, problem, system_host, facts, matrix, toolkit) -> None:

@@ -175,6 +175,19 @@ def _installs(command) -> bool:
     return copies and any(str(a).rstrip("/").rsplit("/", 1)[-1] in INSTALLED_FILES or "/drivers/" in f"/{a}" for a in argv)
 
 
+def _restarts(command) -> bool:
+    argv = [str(a) for a in getattr(command, "argv", ()) or ()]
+    return any("restart_rknn" in a or a.endswith("rknn_server &") for a in argv)
+
+
+def _on_serial(command, serial: str):
+    """`adb shell …` of the message data → `adb -s SERIAL shell …` for the one observed board."""
+    argv = list(getattr(command, "argv", ()) or ())
+    if len(argv) < 2 or argv[0] != "adb" or argv[1] == "-s" or argv[1] in ("devices", "start-server", "kill-server"):
+        return command
+    return Command(["adb", "-s", serial, *argv[1:]], shell=command.shell, note=command.note)
+
+
 def log_board(facts: dict) -> dict | None:
     """The board the log is about: the one observed board (merged with the log's versions), else
     the board the log describes."""
@@ -217,9 +230,18 @@ def finding_check(finding: Finding, messages: MessageSet, facts: dict, subject: 
         if plan is not None and plan.release:
             install = plan.install_fix()
             planned = {getattr(c, "argv", None) for c in install.commands}
-            commands = [c for c in commands if not _installs(c) and getattr(c, "argv", None) not in planned] + list(install.commands)
+            # the plan clones, pushes and restarts in that order: the message's own restart (and
+            # pushes) would run before the new files are there, so only its checks stay, first
+            commands = [c for c in commands if not _installs(c) and not _restarts(c) and getattr(c, "argv", None) not in planned]
+            commands += list(install.commands)
             fix_text += f" For board {plan.device.get('serial') or 'of this log'}: {install.text}"
     observed_boards = [d for d in facts.get("devices") or [] if d.get("serial") not in (None, "log")]
+    if len(observed_boards) == 1:
+        from rknn_envcheck.fixplan import board_serial
+
+        serial = board_serial(observed_boards[0])  # the planner's serial (its placeholder for an emulated board)
+        if serial:
+            commands = [_on_serial(c, serial) for c in commands]  # one serial per board, as the plan's commands
     if observed_boards and any(getattr(c, "argv", ("",))[0] == "adb" and not _installs(c) for c in commands):
         # The message data can only give generic board paths; the checks of the observed board
         # below name the exact files, paths and serial for its chip and OS.
@@ -268,7 +290,7 @@ def cross_checks(facts: dict, findings: dict, subject: str, matrix=None) -> list
                 observed=f"model for {model_chip}, board {board_chip}", how=how.get("model_chip", "log"), expected=f"model for {board_chip}",
                 rule="target_platform must be the board's chip", source="API-TK2-2.3.2 §3", message=f"the model was exported for {model_chip}, the board is {board_chip}",
                 fix=_re_export(str(board_chip).lower())))
-    if log.get("hal_user") and log.get("hal_kernel") and log["hal_user"] != log["hal_kernel"]:
+    if log.get("hal_user") and log.get("hal_kernel") and _galcore_differ(log["hal_user"], log["hal_kernel"]):
         checks.append(Check(
             "log.galcore_user_vs_kernel", "galcore user vs kernel", FAIL, component="galcore", subject=subject,
             observed=f"user {log['hal_user']}, kernel {log['hal_kernel']}", how=f"{how.get('hal_user')}; {how.get('hal_kernel')}",
@@ -276,6 +298,56 @@ def cross_checks(facts: dict, findings: dict, subject: str, matrix=None) -> list
             source="TS-1.7.5 §8 HAL user/kernel version", message="the NPU user-space driver and galcore.ko come from different releases",
             fix=_plan_fix(facts, matrix, "push the drivers of one rknpu release (user libraries and galcore.ko) and reboot")))
     return checks
+
+
+def _galcore_differ(user: str, kernel: str) -> bool:
+    """The board rule's comparison (rules/device_board.galcore_key: version and build), fed the two
+    versions of a `HAL user version … HAL kernel version …` line; "6.4.0 build 227915" is the
+    `version:build` form the board probe gives."""
+    from rknn_envcheck.rules.device_board import galcore_key
+
+    def key(value: str):
+        version, sep, build = value.partition(" build ")
+        return galcore_key(f"{version}:{build}" if sep else value)
+
+    user_key, kernel_key = key(user), key(kernel)
+    if user_key is None or kernel_key is None:
+        return user != kernel
+    return user_key != kernel_key
+
+
+def _toolkit_and_python(facts: dict) -> tuple[str | None, str | None, str | None, str]:
+    """(package, version, Python X.Y, python argv0) of the toolkit the log or --facts names."""
+    host = facts.get("host") or {}
+    packages = host.get("packages") or {}
+    package = next((p for p in ("rknn-toolkit2", "rknn-toolkit") if packages.get(p)), None)
+    python = host.get("python") or {}
+    version = (python.get("version") or (facts.get("log") or {}).get("python_version") or "")
+    xy = ".".join(str(version).split(".")[:2]) or None
+    executable = python.get("executable") or "python3"
+    return package, packages.get(package) if package else None, xy, executable
+
+
+def _protobuf_from_requires_dist(check: Check, facts: dict, matrix) -> None:
+    """One protobuf fix: the range the installed toolkit's own Requires-Dist names (wheels matrix),
+    installed with the judged interpreter's pip; without a known toolkit, ask pip which pin is broken."""
+    from rknn_envcheck.rules.toolkit import host_platform, requirement_rows
+
+    package, version, python, executable = _toolkit_and_python(facts)
+    rows = []
+    if package and version:
+        version = str(version).split("+")[0].split("-")[0]
+        rows = [r for r in requirement_rows(matrix, package, version, python, host_platform(facts.get("host") or {}))
+                if r["requirement"].startswith("protobuf")]
+    specs = sorted({r["requirement"] for r in rows})
+    if len(specs) == 1:
+        check.fix = Fix(f"install the protobuf {package} {version} requires ({specs[0]}, its Requires-Dist)",
+                        [Command([executable, "-m", "pip", "install", specs[0]])])
+        check.expected = f"{specs[0]} (Requires-Dist of {package} {version})"
+        return
+    check.fix = Fix("`pip check` names the protobuf range the installed toolkit requires (its Requires-Dist); install exactly that "
+                    "range with the same interpreter (python3 -m pip install 'protobuf…')",
+                    [Command([executable, "-m", "pip", "check"])])
 
 
 def _plan_fix(facts: dict, matrix, fallback: str) -> Fix:
@@ -287,15 +359,30 @@ def _plan_fix(facts: dict, matrix, fallback: str) -> Fix:
     return plan.install_fix()
 
 
+def _with_log_values(check: Check, finding: Finding) -> Check:
+    """Fixes that need a value only the log gives (the board's chip of `This rknn model is for X,
+    but current platform is Y`): built from the extracted value with repr, never from a placeholder."""
+    groups = finding.first.groups
+    if finding.message.id == "model_platform_mismatch" and groups.get("board_chip"):
+        export = _re_export(groups["board_chip"].lower())
+        checks_only = [c for c in check.fix.commands if getattr(c, "note", "").startswith("check")]
+        check.fix = Fix(f"{export.text} (the board is {groups['board_chip']}; the model was exported for {groups.get('model_chip', '?')}), "
+                        "with the toolkit version that matches the board runtime", export.commands + checks_only)
+    return check
+
+
 def _re_export(chip: str) -> Fix:
     snippet = f"rknn.config(target_platform={chip!r})"  # repr: a chip name from a log stays one string
     return Fix(f"re-export with {snippet}", [Command([snippet], shell=PYTHON)])
 
 
-def nothing_recognised(name: str, lines: int, subject: str) -> Check:
+def nothing_recognised(name: str, lines: int, subject: str, facts_found: int = 0) -> Check:
+    """`unknown` (exit 3), never an empty "all clear": a log where nothing could be judged."""
+    observed = (f"{lines} line(s): {facts_found} version line(s), no error and nothing to judge them against" if facts_found
+                else f"{lines} line(s), none of them a known RKNN message or version line")
     return Check(
         "log.nothing_recognised", "Known RKNN messages", UNKNOWN, component="log", subject=subject,
-        observed=f"{lines} line(s), none of them a known RKNN message or version line", how=f"scanned {name}",
+        observed=observed, how=f"scanned {name}",
         message="nothing in this log is a message rknn-envcheck knows, so it cannot say what went wrong from the log alone. "
                 "Collect the versions of the board and the host (commands below) and run the program again with the runtime log level raised.",
         fix=Fix("collect the facts, then judge them (`rknn-envcheck check --facts facts.json`) or explain the new log with them (--facts)", COLLECT_COMMANDS),
@@ -307,10 +394,13 @@ def diagnose(result: ScanResult, messages: MessageSet, facts: dict, name: str, m
     subject = subject_for(name)
     problems = [f for f in result.ordered() if f.message.kind in ("error", "warning")]
     context = [f for f in result.ordered() if f.message.kind == "context"]
-    checks = [finding_check(f, messages, facts, subject, matrix) for f in problems]
+    checks = [_with_log_values(finding_check(f, messages, facts, subject, matrix), f) for f in problems]
     if not problems:
         checks += [finding_check(f, messages, facts, subject, matrix) for f in context]
     checks += cross_checks(facts, result.findings, subject, matrix)
+    for check in checks:
+        if check.id == "log.protobuf_too_new" and matrix is not None:
+            _protobuf_from_requires_dist(check, facts, matrix)
     if "pip_unsupported_wheel" in result.findings:
         from rknn_envcheck.explain.wheeltags import refine_wheel_checks
 

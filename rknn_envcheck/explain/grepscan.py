@@ -29,7 +29,7 @@ ESC = "\x1b"
 
 
 def read_scan_table(directory: str | None = None) -> dict | None:
-    """Only the [scan] table of messages.toml ({"needles": [...], "context_lines": {...}}), read
+    """Only the [scan] table of messages.toml ({"needles": [...], "context_lines": {...}, "grep_gate": [...]}), read
     without loading the matrix set (or even importing tomllib and dataclasses), so grep starts
     ~20 ms earlier. A cheap reading of the two keys; None when the table does not have the plain
     shape messages.toml uses. Never trusted on its own: the caller compares it with the fully
@@ -66,11 +66,15 @@ def read_scan_table(directory: str | None = None) -> dict | None:
         body = table.group(1)
         needles = re.search(r"^needles\s*=\s*(\[[^\]\n]*\])[ \t]*$", body, re.M)
         context = re.search(r"^context_lines\s*=\s*\{([^}\n]*)\}[ \t]*$", body, re.M)
+        gate = re.search(r"^grep_gate\s*=\s*(\[[^\]\n]*\])[ \t]*$", body, re.M)
         try:
             values = json.loads(needles.group(1)) if needles else None
+            gate_values = json.loads(gate.group(1)) if gate else []
         except ValueError:
             return None
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            return None
+        if not isinstance(gate_values, list) or not all(isinstance(v, str) for v in gate_values):
             return None
         pairs = {}
         if context:
@@ -79,7 +83,7 @@ def read_scan_table(directory: str | None = None) -> dict | None:
                 if pair is None:
                     return None
                 pairs[pair.group(1)] = int(pair.group(2))
-        return {"needles": values, "context_lines": pairs}
+        return {"needles": values, "context_lines": pairs, "grep_gate": gate_values}
     return None
 
 

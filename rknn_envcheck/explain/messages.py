@@ -159,6 +159,8 @@ class MessageSet:
     context_lines: dict[str, int]
     codes: dict[str, str]
     messages: list[Message]
+    # what grep searches for instead of the needles (each needle contains one of them); [] = the needles
+    grep_gate: list[str] = field(default_factory=list)
 
     def by_id(self, message_id: str) -> Message:
         for message in self.messages:
@@ -254,9 +256,16 @@ def parse_messages(data: dict, path: str = "<messages>", validate: bool = False)
             source=entry["source"], fix=entry.get("fix", ""), commands_data=list(entry.get("commands") or []),
             causes_data=list(entry.get("causes") or []), examples=list(entry["examples"]), near_misses=list(entry["near_misses"]),
         ))
+    gate = list(scan.get("grep_gate") or [])
+    if gate:
+        for needle in needles:
+            literal = needle[1:] if needle.startswith("^") else needle
+            if not any(token in literal for token in gate):
+                raise UsageError(f"{path}: [scan] needle {needle!r} contains none of grep_gate's literals (grep would miss its lines)")
     meta = data.get("messages") or {}
     return MessageSet(version=str(meta.get("version", "")), date=str(meta.get("date", "")), path=path, needles=needles,
-                      context_lines=dict(scan.get("context_lines") or {}), codes=dict(data.get("codes") or {}), messages=messages)
+                      context_lines=dict(scan.get("context_lines") or {}), codes=dict(data.get("codes") or {}), messages=messages,
+                      grep_gate=gate)
 
 
 def _command(item):

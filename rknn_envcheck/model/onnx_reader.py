@@ -74,7 +74,7 @@ def _read_graph(handle, start: int, end: int, model: SourceModel, initializers: 
             _read_node(stream.read(value, length, "a node"), model, 1)
         elif number == 5:  # TensorProto initializer: stream it, skip payload fields
             model.initializer_count += 1
-            _read_initializer(handle, value, value + length, model, initializers)
+            _read_initializer(handle, value, value + length, model, initializers, stream)
         elif number == 11:
             inputs.append(_read_input(stream.read(value, length, "a graph input")))
 
@@ -126,8 +126,8 @@ def _read_subgraph(buf, model: SourceModel, depth: int) -> None:
             _read_node(bytes(value), model, depth)
 
 
-def _read_initializer(handle, start: int, end: int, model: SourceModel, initializers: set) -> None:
-    stream = Stream(handle, start, end)
+def _read_initializer(handle, start: int, end: int, model: SourceModel, initializers: set, graph: Stream) -> None:
+    stream = Stream(handle, start, end, parent=graph)
     name, external, location = "", False, None
     for number, wire, value, length in stream:
         if number == 8 and wire == LEN:

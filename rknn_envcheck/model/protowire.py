@@ -96,9 +96,11 @@ class Stream:
 
     MIN_WINDOW, MAX_WINDOW = 4096, 1 << 20
 
-    def __init__(self, handle: BinaryIO, start: int, end: int):
+    def __init__(self, handle: BinaryIO, start: int, end: int, parent: "Stream | None" = None):
         self.handle, self.pos, self.end = handle, start, end
         self._buf, self._at, self._size = b"", start, self.MIN_WINDOW
+        if parent is not None:  # a field of the parent: start from the bytes its window already holds
+            self._buf, self._at = parent._buf, parent._at
 
     def _window(self, pos: int, need: int) -> int:
         """Make bytes [pos, pos+need) available (as far as the message goes); return their index in _buf.

@@ -74,7 +74,7 @@ def read_source_model(path) -> SourceModel | None:
     if not stat.S_ISREG(st.st_mode):
         return None
     try:
-        with open(path_text, "rb") as handle:
+        with open(path_text, "rb", buffering=0) as handle:  # the readers keep their own windows
             size = os.fstat(handle.fileno()).st_size
             head = handle.read(64)
             return _dispatch(handle, head, path_text, size)

@@ -7,6 +7,8 @@ processes (rules/host_machine.py) and the pitfall engine (rules/host_pitfalls.py
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rknn_envcheck.report import FAIL, OK, UNKNOWN, WARN, Check, Fix, run_guarded
 from rknn_envcheck.rules.toolkit import (
     LINE_OF,
@@ -65,7 +67,41 @@ def judge_host(facts: dict, matrix, toolkit: str | None = None) -> list[Check]:
     ]
     for check_id, title, func in rules:
         checks.extend(run_guarded(check_id, title, SUBJECT, func))
-    return _drop_requirement_twins(checks)
+    return _one_pip_install(_drop_requirement_twins(checks), host)
+
+
+def _single_install(check: Check, pip: tuple) -> str | None:
+    """The one requirement a fix installs with the judged interpreter's pip, else None."""
+    commands = check.fix.commands if check.fix else []
+    if len(commands) != 1 or not hasattr(commands[0], "argv"):
+        return None
+    argv = tuple(commands[0].argv)
+    if argv[:len(pip) + 1] != pip + ("install",) or len(argv) != len(pip) + 2 or argv[-1].startswith("-"):
+        return None
+    return argv[-1]
+
+
+def _one_pip_install(checks: list[Check], host: dict) -> list[Check]:
+    """Several failing requirements of one environment are fixed by one pip command: pip resolves
+    them together, while one install at a time can undo an earlier pin (torch pulls a numpy 2 after
+    `pip install 'numpy<=1.26.4'`). Every such row gets the same fix (the renderer shows it once and
+    "the same as for … above" after); each row's message still names its own requirement."""
+    pip = tuple(pip_argv(host))
+    mergeable = [(i, spec) for i, c in enumerate(checks)
+                 if c.status == FAIL and (c.id.startswith("host.requirement.") or c.id.startswith("pitfall."))
+                 for spec in [_single_install(c, pip)] if spec]
+    if len(mergeable) < 2:
+        return checks
+    specs: list[str] = []
+    for _i, spec in mergeable:
+        if spec not in specs:
+            specs.append(spec)
+    names = ", ".join(dict.fromkeys(checks[i].component for i, _s in mergeable))
+    fix = Fix(f"install what is missing or out of range ({names}) in one pip command, so pip resolves them together "
+              "(one at a time, a later install can undo an earlier pin)", [cmd(*pip, "install", *specs)])
+    for i, _spec in mergeable:
+        checks[i] = replace(checks[i], fix=fix)
+    return checks
 
 
 def _drop_requirement_twins(checks: list[Check]) -> list[Check]:
@@ -139,9 +175,17 @@ def check_toolkit(host: dict, matrix, target, planned: bool):
     package, version = target
     how = "--toolkit (planned install)" if planned else how_package(host, package)
     if try_parse(version) is None:
-        yield Check("host.toolkit", "RKNN toolkit", UNKNOWN, component=package, observed=f"{package} {version}", how=how,
-                    message=f"the version string {version!r} does not parse; cannot compare it with matrix {matrix.version}",
-                    fix=Fix(f"reinstall a released {package}", [cmd(*pip_argv(host), "install", "--force-reinstall", f"{package}=={matrix.latest(package) or 'VERSION'}")]))
+        # The release to reinstall is the one resolve would pick for this Python and platform (a
+        # published board runtime included), not merely the newest in the matrix.
+        release = _toolkit_for_this_python(host, matrix, package)
+        exe = (host.get("python") or {}).get("executable")
+        commands = ([cmd(*pip_argv(host), "install", "--force-reinstall", f"{package}=={release}")] if release else
+                    [cmd("rknn-envcheck", "resolve", "--python", python_minor(host) or "3.X", "--toolkit", package)])
+        yield Check("host.toolkit", "RKNN toolkit", UNKNOWN, component=package, observed=f"{package} {version!r}", how=how,
+                    expected=f"a released {package} version (PEP 440)",
+                    message=f"the {'planned' if planned else 'installed'} {package}'s version string {version!r} does not parse; cannot compare it with matrix {matrix.version}",
+                    fix=Fix(f"reinstall a released {package}" + (f" ({release}: the newest with a wheel for Python {python_minor(host)} on {host_platform(host)}"
+                                                                   " and a published board runtime)" if release else ""), commands))
         return
     if not matrix.is_release(package, version):
         yield Check("host.toolkit", "RKNN toolkit", UNKNOWN, component=package, observed=f"{package} {version}", how=how,
@@ -153,15 +197,15 @@ def check_toolkit(host: dict, matrix, target, planned: bool):
                 message=f"{package} {version}{' (planned)' if planned else ''}; drives {'RKNPU1 chips (RK1808/RK1806/RK3399Pro/RV1109/RV1126)' if LINE_OF[package] == 'rknn-toolkit' else 'RKNPU2 chips (RK3562/RK3566/RK3568/RK3576/RK3588/RV1103/RV1106/…)'}")
 
 
-def _toolkit_for_this_python(host: dict, matrix) -> str | None:
-    """The newest rknn-toolkit2 release with a wheel for this Python and platform whose board
+def _toolkit_for_this_python(host: dict, matrix, package: str = "rknn-toolkit2") -> str | None:
+    """The newest release of `package` with a wheel for this Python and platform whose board
     runtime was published (the example a user can really install and match on a board)."""
     from rknn_envcheck.versions import parse_version
 
     platform, pyver = host_platform(host), python_minor(host)
-    no_runtime = {r["version"] for r in matrix.rows("release", "rknn-toolkit2") if r.get("runtime_published") is False}
-    fitting = [v for v in matrix.releases("rknn-toolkit2") if v not in no_runtime and not parse_version(v).is_prerelease
-               and any(r["platform"] == platform and pyver in r["python"] for r in wheel_rows(matrix, "rknn-toolkit2", v))]
+    no_runtime = {r["version"] for r in matrix.rows("release", package) if r.get("runtime_published") is False}
+    fitting = [v for v in matrix.releases(package) if v not in no_runtime and not parse_version(v).is_prerelease
+               and any(r["platform"] == platform and pyver in r["python"] for r in wheel_rows(matrix, package, v))]
     return max(fitting, key=parse_version) if fitting else None
 
 

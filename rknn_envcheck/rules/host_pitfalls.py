@@ -45,16 +45,28 @@ def _condition_holds(key: str, value, host: dict, packages: dict) -> bool | None
     return None
 
 
-def pitfall_applies(row: dict, host: dict, target) -> bool | None:
-    """Does a [[pitfall]] row apply to this host? None = a needed fact is missing."""
-    if row.get("package"):
-        if target is None or target[0] != row["package"]:
-            return False
-        if row.get("versions"):
-            if try_parse(target[1]) is None:
-                return None  # the toolkit's version does not parse: cannot tell
-            if not in_versions(target[1], row["versions"]):
-                return False
+def pitfall_applies(row: dict, host: dict, target, matrix=None) -> bool | None:
+    """Does a [[pitfall]] row apply to this host? None = a needed fact is missing.
+
+    A row about a toolkit (`package`) speaks for the releases the matrix knows: for a version that
+    does not parse, or (given the matrix) a release it does not list (`--toolkit rknn-toolkit2==9.9`,
+    a newer wheel), whether the row holds is unknown, never a fail."""
+    if row.get("package") and (target is None or target[0] != row["package"]):
+        return False
+    environment = _environment_matches(row, host)
+    if environment is False or not row.get("package"):
+        return environment
+    if try_parse(target[1]) is None:
+        return None  # the toolkit's version does not parse: cannot tell
+    if matrix is not None and not matrix.is_release(*target):
+        return None  # a release the matrix does not list: its needs are unknown
+    if row.get("versions") and not in_versions(target[1], row["versions"]):
+        return False
+    return environment
+
+
+def _environment_matches(row: dict, host: dict) -> bool | None:
+    """The row's `when` against the host facts (the toolkit release aside)."""
     packages = installed_packages(host)
     when = row["when"]
     undecided = False
@@ -77,7 +89,7 @@ def pitfall_applies(row: dict, host: dict, target) -> bool | None:
 
 def check_pitfalls(host: dict, matrix, target):
     for row in matrix.rows("pitfall"):
-        applies = pitfall_applies(row, host, target)
+        applies = pitfall_applies(row, host, target, matrix)
         if applies is False:
             continue
         level = row["level"]
@@ -85,13 +97,21 @@ def check_pitfalls(host: dict, matrix, target):
             if level == "info":
                 continue
             yield Check(f"pitfall.{row['id']}", row["title"], UNKNOWN, component=_pitfall_component(row), source=row.get("source", ""),
-                        message=f"could not tell whether this applies (a needed fact was not observed): {row['message']}",
+                        message=f"could not tell whether this applies ({_why_undecided(row, host, target, matrix)}): {row['message']}",
                         expected=_expected_for(row["when"]), rule=f"{row.get('_file', 'pitfalls.toml')} [[pitfall]] {row['id']}", fix=Fix(row["fix"], _this_pip(host, row.get("commands", []))))
             continue
         status = {"fail": FAIL, "warn": WARN, "info": SKIPPED}[level]
         yield Check(f"pitfall.{row['id']}", row["title"], status, component=_pitfall_component(row), source=row.get("source", ""), observed=_observed_for(row, host),
                     expected=_expected_for(row["when"]), rule=f"{row.get('_file', 'pitfalls.toml')} [[pitfall]] {row['id']}", message=row["message"] + (" (advice)" if level == "info" else ""),
                     fix=Fix(row["fix"], _this_pip(host, row.get("commands", []))))
+
+
+def _why_undecided(row: dict, host: dict, target, matrix) -> str:
+    if row.get("package") and target and _environment_matches(row, host) is not None:
+        if try_parse(target[1]) is None:
+            return f"the {target[0]} version {target[1]!r} does not parse"
+        return f"{target[0]} {target[1]} is not a release in matrix {matrix.version}, so its needs are unknown"
+    return "a needed fact was not observed"
 
 
 def _expected_for(when: dict) -> str:

@@ -56,7 +56,8 @@ class Need:
     requirement: Requirement
 
     def said(self) -> str:
-        return f"{self.declarer} {self.declarer_version} requires `{self.requirement.line}`"
+        who = f"{self.declarer} {self.declarer_version}" if str(self.declarer_version).strip() else self.declarer
+        return f"{who} requires `{self.requirement.line}`"
 
 
 def _is_plain(line: str) -> bool:
@@ -205,14 +206,15 @@ def closure_checks(host: dict, package: str, version: str) -> list[Check]:
     One `host.requirement.<dist>` fail per required distribution that is missing or whose
     installed version violates a line, naming every line and declarer; one `host.requirements`
     summary (ok, or unknown for lines that could not be evaluated)."""
+    label = f"{package} {version}" if str(version).strip() else package  # an empty version string (broken metadata) reads as the name alone
     how = (host.get("how") or {}).get("requires_dist", "Requires-Dist of the installed distributions' METADATA")
     if "requires_dist" not in host:
         exe = (host.get("python") or {}).get("executable")
         observe = cmd("rknn-envcheck", "host", *(["--python", exe] if exe else []), "--save-facts", "facts.json")
         return [Check("host.requirements", TITLE, UNKNOWN, component=package, observed="not observed",
                       how="host.requires_dist is missing from the facts (saved by an older rknn-envcheck, or written by hand)",
-                      expected=f"every Requires-Dist line of {package} {version} and of what it needs met", source=_source([(package, version)]),
-                      message=f"the facts do not hold the installed distributions' Requires-Dist, so whether {package} {version}'s "
+                      expected=f"every Requires-Dist line of {label} and of what it needs met", source=_source([(package, version)]),
+                      message=f"the facts do not hold the installed distributions' Requires-Dist, so whether {label}'s "
                               "dependencies are installed and in range was not checked",
                       fix=Fix("re-observe the environment with this rknn-envcheck (it reads every METADATA's Requires-Dist)", [observe]))]
     packages = {canonical_name(k): v for k, v in (host.get("packages") or {}).items()}
@@ -225,7 +227,7 @@ def closure_checks(host: dict, package: str, version: str) -> list[Check]:
     checks: list[Check] = []
     for name, needs in by_name.items():
         installed = packages.get(name)
-        title = f"{name} (needed by {package} {version})"
+        title = f"{name} (needed by {label})"
         if installed is None:
             first = needs[0]
             checks.append(Check(
@@ -259,14 +261,14 @@ def closure_checks(host: dict, package: str, version: str) -> list[Check]:
         exe = (host.get("python") or {}).get("executable")
         checks.append(Check("host.requirements", TITLE, UNKNOWN, component=package, observed=f"{len(closure.undecided)} line(s) not evaluated",
                             how=how, source=_source([(package, version)]),
-                            message=f"{len(closure.undecided)} Requires-Dist line(s) in {package} {version}'s dependency closure could not be judged: {lines}",
+                            message=f"{len(closure.undecided)} Requires-Dist line(s) in {label}'s dependency closure could not be judged: {lines}",
                             fix=Fix("re-observe the environment with this rknn-envcheck (it records the interpreter's marker environment)",
                                     [cmd("rknn-envcheck", "host", *(["--python", exe] if exe else []), "--save-facts", "facts.json")])))
     elif not problems:
         checks.append(Check("host.requirements", TITLE, OK, component=package,
                             observed=f"{len(closure.needs)} requirement line(s) over {len(closure.visited)} distribution(s)", how=how,
-                            expected=f"every Requires-Dist line of {package} {version} ({own} of its own) and of what it needs met", source=_source([(package, version)]),
-                            message=(f"{package} {version} and the {len(closure.visited) - 1} installed distributions it needs declare "
+                            expected=f"every Requires-Dist line of {label} ({own} of its own) and of what it needs met", source=_source([(package, version)]),
+                            message=(f"{label} and the {len(closure.visited) - 1} installed distributions it needs declare "
                                      f"{len(closure.needs)} applicable requirement(s); all are installed and in range{where}"
-                                     if own else f"{package} {version}'s METADATA declares no Requires-Dist; pip installs nothing with it")))
+                                     if own else f"{label}'s METADATA declares no Requires-Dist; pip installs nothing with it")))
     return checks

@@ -293,8 +293,8 @@ def _describe_dry_run(out: Outcome, target: Path, existing: str | None, text: st
     out.say("  then run:")
     out.lines.extend("     " + c for c in commands)
     out.say("  and check again which connected Rockchip devices can be opened.")
-    out.say("To do it: " + (sudo_command(install_argv(mode, group, root, matrix)) if os.geteuid() != 0
-                             else tool_command() + " " + " ".join(shlex.quote(a) for a in install_argv(mode, group, root, matrix))))
+    # The same sudo line as the status report's fix (shellcmd.udev_commands), whoever runs the dry run.
+    out.say("To do it: " + sudo_command(install_argv(mode, group, root, matrix)))
 
 
 def _refuse_unwritable(out: Outcome, target_dir: Path, target: Path, root: Path, argv_parts: tuple) -> bool:

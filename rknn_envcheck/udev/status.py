@@ -12,7 +12,7 @@ from pathlib import Path
 from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, WARN, Check, Fix
 from rknn_envcheck.shellcmd import cmd
 from rknn_envcheck.udev import grants as grants_mod
-from rknn_envcheck.udev.devices import connected_devices, ordinary_user_access
+from rknn_envcheck.udev.devices import connected_devices, ordinary_user_access, usb_bus_state
 from rknn_envcheck.udev.install import NOT_LINUX, RELOAD_COMMANDS, udev_fix_commands
 from rknn_envcheck.udev.render_rule import short_meaning
 from rknn_envcheck.udev.scan import RULES_DIRS, active_files, load_rules_files, scan_rules
@@ -184,10 +184,18 @@ def _reapply_fix() -> Fix:
 def _device_checks(root: Path, group: str, who_groups: set[str], as_root: bool, results, usb_ids) -> list[Check]:
     base = root / "sys" / "bus" / "usb" / "devices"
     how = f"{base}/*/idVendor, idProduct, busnum, devnum; stat and os.access on {root / 'dev/bus/usb'}/BBB/DDD"
-    if not base.is_dir():
+    bus, bus_how = usb_bus_state(root)
+    if bus == "absent" and base.is_dir() and not os.access(base, os.R_OK | os.X_OK):
         return [Check(id="udev.devices", title="connected Rockchip USB devices", status=UNKNOWN, component="usb",
                       subject=SUBJECT, observed=None, how=how, expected="sysfs USB device list",
-                      message=f"cannot list USB devices: {base} does not exist (a container without /sys/bus/usb?)")]
+                      message=f"cannot list USB devices: {bus_how} (this user cannot read it)",
+                      fix=Fix("run the check as a user who can read sysfs", [cmd("ls", "-l", str(base))]))]
+    if bus == "absent":
+        # No USB bus at all (a container, CI): no board can be plugged in here, so there is nothing
+        # to list — `skipped` with why, as the host check says for the same situation.
+        return [Check(id="udev.devices", title="connected Rockchip USB devices", status=SKIPPED, component="usb",
+                      subject=SUBJECT, observed="no USB bus", how=bus_how, expected="a USB host controller in sysfs",
+                      message=f"no USB bus on this machine ({bus_how}): no Rockchip board can be connected here, so no device is listed")]
     devices = connected_devices(root)
     if not devices:
         return [Check(id="udev.devices", title="connected Rockchip USB devices", status=SKIPPED, component="usb",
