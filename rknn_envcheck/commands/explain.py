@@ -62,7 +62,8 @@ def _start_grep(stream, name: str, matrix_dir: str | None):
     if table is None:
         return None
     after = max((n for n in table["context_lines"].values() if isinstance(n, int)), default=0)
-    path = None if name == "<stdin>" else name
+    # a spooled pipe/FIFO is read through its own fd: reopening `name` (a FIFO) would read the writer's stream again
+    path = None if name == "<stdin>" or getattr(stream, "spooled", False) else name
     # grep searches the gate (fewer literals, each needle contains one), else the needles themselves
     return grepscan.start(fd, path, table["grep_gate"] or table["needles"], after, st.st_size, head, table)
 
@@ -187,6 +188,7 @@ def _spool(bounded: _BoundedStream):
         spool.close()
         raise
     spool.limited = bounded.limited  # type: ignore[attr-defined]
+    spool.spooled = True  # type: ignore[attr-defined]
     return spool
 
 

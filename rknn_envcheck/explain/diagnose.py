@@ -316,40 +316,6 @@ def _galcore_differ(user: str, kernel: str) -> bool:
     return user_key != kernel_key
 
 
-def _toolkit_and_python(facts: dict) -> tuple[str | None, str | None, str | None, str]:
-    """(package, version, Python X.Y, python argv0) of the toolkit the log or --facts names."""
-    host = facts.get("host") or {}
-    packages = host.get("packages") or {}
-    package = next((p for p in ("rknn-toolkit2", "rknn-toolkit") if packages.get(p)), None)
-    python = host.get("python") or {}
-    version = (python.get("version") or (facts.get("log") or {}).get("python_version") or "")
-    xy = ".".join(str(version).split(".")[:2]) or None
-    executable = python.get("executable") or "python3"
-    return package, packages.get(package) if package else None, xy, executable
-
-
-def _protobuf_from_requires_dist(check: Check, facts: dict, matrix) -> None:
-    """One protobuf fix: the range the installed toolkit's own Requires-Dist names (wheels matrix),
-    installed with the judged interpreter's pip; without a known toolkit, ask pip which pin is broken."""
-    from rknn_envcheck.rules.toolkit import host_platform, requirement_rows
-
-    package, version, python, executable = _toolkit_and_python(facts)
-    rows = []
-    if package and version:
-        version = str(version).split("+")[0].split("-")[0]
-        rows = [r for r in requirement_rows(matrix, package, version, python, host_platform(facts.get("host") or {}))
-                if r["requirement"].startswith("protobuf")]
-    specs = sorted({r["requirement"] for r in rows})
-    if len(specs) == 1:
-        check.fix = Fix(f"install the protobuf {package} {version} requires ({specs[0]}, its Requires-Dist)",
-                        [Command([executable, "-m", "pip", "install", specs[0]])])
-        check.expected = f"{specs[0]} (Requires-Dist of {package} {version})"
-        return
-    check.fix = Fix("`pip check` names the protobuf range the installed toolkit requires (its Requires-Dist); install exactly that "
-                    "range with the same interpreter (python3 -m pip install 'protobuf…')",
-                    [Command([executable, "-m", "pip", "check"])])
-
-
 def _plan_fix(facts: dict, matrix, fallback: str) -> Fix:
     """The board's planned install (the release the whole report needs), or words when no board
     is known to plan for."""
@@ -365,7 +331,9 @@ def _with_log_values(check: Check, finding: Finding) -> Check:
     groups = finding.first.groups
     if finding.message.id == "model_platform_mismatch" and groups.get("board_chip"):
         export = _re_export(groups["board_chip"].lower())
-        checks_only = [c for c in check.fix.commands if getattr(c, "note", "").startswith("check")]
+        # the data's commands here only show the chip: labelled as checks, after the fix
+        checks_only = [Command(c.argv, shell=c.shell, note="check, not a fix: shows the board's chip") for c in check.fix.commands
+                       if getattr(c, "argv", None)]
         check.fix = Fix(f"{export.text} (the board is {groups['board_chip']}; the model was exported for {groups.get('model_chip', '?')}), "
                         "with the toolkit version that matches the board runtime", export.commands + checks_only)
     return check
@@ -400,7 +368,9 @@ def diagnose(result: ScanResult, messages: MessageSet, facts: dict, name: str, m
     checks += cross_checks(facts, result.findings, subject, matrix)
     for check in checks:
         if check.id == "log.protobuf_too_new" and matrix is not None:
-            _protobuf_from_requires_dist(check, facts, matrix)
+            from rknn_envcheck.explain.requires_dist_fix import protobuf_from_requires_dist
+
+            protobuf_from_requires_dist(check, facts, matrix)
     if "pip_unsupported_wheel" in result.findings:
         from rknn_envcheck.explain.wheeltags import refine_wheel_checks
 
