@@ -194,3 +194,17 @@ def framework_range(table_spec: str, pins: list) -> tuple[str, str]:
             spec &= pin
             why = "the vendor's framework table narrowed by its requirements"
     return str(spec), why
+
+
+# The one galcore version comparison (the board rule, the log diagnosis and the board parser use it).
+def galcore_key(version: str) -> tuple[str, str] | None:
+    """(major.minor.patch, build) of a galcore version, to compare kernel and user space:
+    `6.4.6.5.351518` → ("6.4.6", "351518"); `6.4.0.227915` → ("6.4.0", "227915");
+    libGAL's `6.4.6:351518` → ("6.4.6", "351518")."""
+    if ":" in version:
+        mmp, _, build = version.partition(":")
+        return (mmp, build) if build.isdigit() else None
+    parts = version.split(".")
+    if len(parts) < 4 or not parts[-1].isdigit():
+        return None
+    return ".".join(parts[:3]), parts[-1]

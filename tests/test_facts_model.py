@@ -254,7 +254,10 @@ def test_endless_probe_output_is_cut_at_16_mib_and_the_child_stopped(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(fake)], capture_output=True, text=True, timeout=60)
     rc, peak_kib = proc.stdout.split()
     assert rc == "2" and "more than 16 MiB" in proc.stderr
-    assert int(peak_kib) < 200 * 1024  # bounded: the child printed for as long as it was let
+    # Bounded: the child printed for as long as it was let. Alone this peaks at ~40 MiB; once, in a
+    # full CI run on a loaded machine, at 333 MiB (not yet explained). The bug it guards against
+    # buffered everything the child printed (3.1 GB for a 1 GB print), so the bound is set below that.
+    assert int(peak_kib) < 512 * 1024
     assert time.monotonic() - started < 20
 
 

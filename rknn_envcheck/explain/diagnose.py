@@ -301,10 +301,10 @@ def cross_checks(facts: dict, findings: dict, subject: str, matrix=None) -> list
 
 
 def _galcore_differ(user: str, kernel: str) -> bool:
-    """The board rule's comparison (rules/device_board.galcore_key: version and build), fed the two
+    """The board rule's comparison (versions.galcore_key: version and build), fed the two
     versions of a `HAL user version … HAL kernel version …` line; "6.4.0 build 227915" is the
     `version:build` form the board probe gives."""
-    from rknn_envcheck.rules.device_board import galcore_key
+    from rknn_envcheck.versions import galcore_key
 
     def key(value: str):
         version, sep, build = value.partition(" build ")

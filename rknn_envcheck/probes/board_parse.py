@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from rknn_envcheck.versions import galcore_key  # noqa: F401  (re-exported: callers read it here)
+
 # rknn_server ≥ 1.5.2 (toolkit2): `rknn_server version: 2.3.2 (1842325 build@2025-03-30T09:54:34)`
 SERVER_V2 = re.compile(r"rknn_server version:\s*(?P<version>\d+\.\d+\.\d+(?:b\d+)?)\s*\((?P<hash>[0-9a-f]*)\s*build@(?P<built>[0-9T:\-]+)\)")
 # rknn_server toolkit v1 and toolkit2 ≤ 1.5.0: `1.7.5 (bb79b30 build: 2023-07-18 10:49:14)`; 1.6+ bare lines use `build@`.
@@ -102,14 +104,3 @@ def parse_metadata_pairs(lines: list[str]) -> dict[str, str]:
     return packages
 
 
-def galcore_key(version: str) -> tuple[str, str] | None:
-    """(major.minor.patch, build) of a galcore version, to compare kernel and user space:
-    `6.4.6.5.351518` → ("6.4.6", "351518"); `6.4.0.227915` → ("6.4.0", "227915");
-    libGAL's `6.4.6:351518` → ("6.4.6", "351518")."""
-    if ":" in version:
-        mmp, _, build = version.partition(":")
-        return (mmp, build) if build.isdigit() else None
-    parts = version.split(".")
-    if len(parts) < 4 or not parts[-1].isdigit():
-        return None
-    return ".".join(parts[:3]), parts[-1]

@@ -8,7 +8,7 @@ from rknn_envcheck.report import FAIL, OK, UNKNOWN, WARN, Check, Fix
 from rknn_envcheck.rules.device_common import QS_CONSISTENT, _how, _raw
 from rknn_envcheck.rules.toolkit import LINE_OF
 from rknn_envcheck.shellcmd import adb_prefix, cmd, udev_commands
-from rknn_envcheck.versions import parse_version, public, try_parse
+from rknn_envcheck.versions import galcore_key, parse_version, public, try_parse
 
 
 def _check_state(device: dict, facts: dict | None):
@@ -40,19 +40,6 @@ def _check_state(device: dict, facts: dict | None):
         yield Check("device.state", "Board connection", FAIL, component="adb", observed=state, how=how, expected="device",
                     message=f"the board is in state {state!r}, not in normal adb mode: its NPU stack cannot be inspected",
                     fix=Fix("reboot the board into its normal system", [cmd(*adb, "reboot")]))
-
-
-def galcore_key(version: str) -> tuple[str, str] | None:
-    """(major.minor.patch, build) of a galcore version, to compare kernel and user space:
-    `6.4.6.5.351518` → ("6.4.6", "351518"); `6.4.0.227915` → ("6.4.0", "227915");
-    libGAL's `6.4.6:351518` → ("6.4.6", "351518")."""
-    if ":" in version:
-        mmp, _, build = version.partition(":")
-        return (mmp, build) if build.isdigit() else None
-    parts = version.split(".")
-    if len(parts) < 4 or not parts[-1].isdigit():
-        return None
-    return ".".join(parts[:3]), parts[-1]
 
 
 def _check_galcore_user(device: dict, chip, plan: BoardPlan):
