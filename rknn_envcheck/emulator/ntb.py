@@ -6,12 +6,14 @@ no arguments, stays alive as a process psutil names `npu_transfer_proxy`.
 """
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from typing import List, Optional, Tuple
 
 DEFAULT_DEVICES = [("TB-RK1808S0", 0x2BED0CC1, "USB_DEVICE")]
@@ -62,8 +64,17 @@ class FakeNtbProxy:
 
     def start(self) -> int:
         """Run it with no arguments (as the toolkit does); return the pid once it is renamed."""
-        self.process = subprocess.Popen([self.path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)
+        for attempt in range(50):
+            try:
+                self.process = subprocess.Popen([self.path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.PIPE)
+                break
+            except OSError as exc:
+                # ETXTBSY: a process forked by another thread while the script was open for
+                # writing still holds that descriptor for a moment; running it then fails.
+                if exc.errno != errno.ETXTBSY or attempt == 49:
+                    raise
+                time.sleep(0.02)
         line = self.process.stderr.readline()  # printed after the rename: the process is ready
         if not line:
             raise RuntimeError(f"fake npu_transfer_proxy exited with {self.process.wait()} before starting")
