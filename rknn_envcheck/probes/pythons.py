@@ -78,20 +78,13 @@ def _is_script(path: str) -> bool:
 def default_target(env=None, own_prefix: str | None = None) -> Target:
     env = os.environ if env is None else env
     own_prefix = own_prefix or sys.prefix
-    virtual_env = env.get("VIRTUAL_ENV")
-    if virtual_env:
-        python = _interpreter_in(virtual_env)
-        if python and not _same_prefix(virtual_env, own_prefix):
-            return Target(python, f"the active virtual environment (VIRTUAL_ENV={virtual_env})", "virtualenv")
+    for variable, what, kind in (("VIRTUAL_ENV", "virtual environment", "virtualenv"), ("CONDA_PREFIX", "conda environment", "conda")):
+        prefix = env.get(variable)
+        python = _interpreter_in(prefix) if prefix else None
+        if python and not _same_prefix(prefix, own_prefix):
+            return Target(python, f"the active {what} ({variable}={prefix})", kind)
         if python:
-            return Target(None, f"the active virtual environment is this tool's own (VIRTUAL_ENV={virtual_env})", "own")
-    conda_prefix = env.get("CONDA_PREFIX")
-    if conda_prefix:
-        python = _interpreter_in(conda_prefix)
-        if python and not _same_prefix(conda_prefix, own_prefix):
-            return Target(python, f"the active conda environment (CONDA_PREFIX={conda_prefix})", "conda")
-        if python:
-            return Target(None, f"the active conda environment is this tool's own (CONDA_PREFIX={conda_prefix})", "own")
+            return Target(None, f"the active {what} is this tool's own ({variable}={prefix})", "own")
     on_path = shutil.which("python3", path=env.get("PATH", "")) or (shutil.which("python", path=env.get("PATH", "")) if _WINDOWS else None)
     if on_path:
         if _is_script(on_path) or "shims" in Path(on_path).parts:
