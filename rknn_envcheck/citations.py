@@ -99,12 +99,33 @@ class Registry:
                     raise UsageError(f"matrix file {origin}: [[document]] row {index + 1}: field '{field}' must be a non-empty string")
             self.documents[row["key"]] = row
         self._cited: dict[str, list[Citation]] = {}
-        self.families: list[tuple[re.Pattern, dict]] = []
-        for index, row in enumerate(families):
-            try:
-                self.families.append((re.compile(row["pattern"]), row))
-            except (KeyError, TypeError, re.error) as exc:
-                raise UsageError(f"matrix file {origin}: [[document_family]] row {index + 1}: field 'pattern' {exc}") from None
+        # Family patterns are compiled in order as resolve() reaches them (~20 patterns: a few ms of
+        # every report's start-up, when most citations are plain document keys); `families` compiles all.
+        self._family_rows = list(families)
+        self._compiled: list[tuple[re.Pattern, dict]] = []
+        self._origin = origin
+
+    def _compile_family(self) -> None:
+        index = len(self._compiled)
+        row = self._family_rows[index]
+        try:
+            self._compiled.append((re.compile(row["pattern"]), row))
+        except (KeyError, TypeError, re.error) as exc:
+            raise UsageError(f"matrix file {self._origin}: [[document_family]] row {index + 1}: field 'pattern' {exc}") from None
+
+    @property
+    def families(self) -> list[tuple[re.Pattern, dict]]:
+        while len(self._compiled) < len(self._family_rows):
+            self._compile_family()
+        return self._compiled
+
+    def _each_family(self):
+        index = 0
+        while index < len(self._family_rows):
+            if index == len(self._compiled):
+                self._compile_family()
+            yield self._compiled[index]
+            index += 1
 
     @classmethod
     def from_matrix(cls, matrix) -> "Registry":
@@ -115,7 +136,7 @@ class Registry:
         row = self.documents.get(key)
         if row is not None:
             return {"title": row["title"], "version": str(row.get("version", "")), "url": row["url"]}
-        for pattern, family in self.families:
+        for pattern, family in self._each_family():
             match = pattern.match(key)
             if not match:
                 continue
@@ -138,7 +159,8 @@ class Registry:
 
     def _cite(self, source: str) -> list[Citation]:
         citations = []
-        for inferred, key, section in split_source(source or ""):
+        # a source joined from several rows repeats a citation: each document is shown once
+        for inferred, key, section in dict.fromkeys(split_source(source or "")):
             found = self.resolve(key, section)
             if found is None:
                 citations.append(Citation(key, section, inferred, False))
@@ -151,6 +173,40 @@ class Registry:
 
     def unknown_keys(self, source: str) -> list[str]:
         return [c.key for c in self.cite(source) if not c.known]
+
+
+# A citation written into prose: "(seed §1.7.2 item 1; Table 8-1)", "(rknn_server_proxy.md §4.2)".
+# Rendered only when the key is in the registry and what follows it reads as a section (§, Table,
+# item, a path) or the key names a commit/issue/wheel: "(NPU driver)" is prose, not a citation.
+_PAREN = re.compile(r"\(([^()]*)\)")
+_SECTION_LIKE = re.compile(r"^(§|Table|item|items|Fig|README|[A-Za-z0-9_.+-]+/|[A-Za-z0-9_.+-]+\.(md|txt|h|py|sh|toml|pdf)\b|:)")
+
+
+def render_inline(text: str, registry: "Registry") -> str:
+    """Prose with its parenthesised citations rendered as documents (title, version, section) —
+    a user never reads a registry key such as `seed` or `AR`. Unknown keys and prose stay as written."""
+    if not text or "(" not in text:
+        return text
+    return _PAREN.sub(lambda m: "(" + _inline_group(m.group(1), registry) + ")", text)
+
+
+def _inline_group(group: str, registry: "Registry") -> str:
+    parts = []
+    for part in group.split("; "):
+        inferred = part.startswith(INFERRED)
+        body = part[len(INFERRED):] if inferred else part
+        key, _, section = body.partition(" ")
+        if key in ("", "inferred") or not (section == "" and ("@" in key or "#" in key or key.endswith(".md"))
+                                           or (section and _SECTION_LIKE.match(section))):
+            parts.append(part)
+            continue
+        found = registry.resolve(key, section)
+        if found is None:
+            parts.append(part)
+            continue
+        citation = Citation(key, section, inferred, True, found["title"], found["version"], "")
+        parts.append(citation.text())
+    return "; ".join(parts)
 
 
 @lru_cache(maxsize=1)

@@ -86,16 +86,27 @@ def main(argv: list[str] | None = None) -> int:
         sub_parser = parser._subparsers._group_actions[0].choices[name]  # type: ignore[union-attr]
         _load(MODULE_NAMES.get(name, name)).add_arguments(sub_parser)
     args = parser.parse_args(argv)
+    from rknn_envcheck.stdout_guard import StdoutFailed, discard_stdout, guard_stdout, restore_stdout
+
+    original_stdout = guard_stdout()  # a failing write to stdout: one line below, never a traceback
     try:
-        return int(_load(args._module).run(args))
+        code = int(_load(args._module).run(args))
+        sys.stdout.flush()  # what print() left in the buffer fails here, not at interpreter exit
+        return code
     except UsageError as exc:
         sys.stderr.write(f"rknn-envcheck: error: {_error_text(exc)}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("rknn-envcheck: interrupted\n")
         return 130
-    except BrokenPipeError:
-        return 0
+    except (StdoutFailed, BrokenPipeError) as exc:
+        discard_stdout(original_stdout)
+        if isinstance(exc, BrokenPipeError) or exc.broken_pipe:
+            return 0  # the reader went away (`| head`): the usual quiet end
+        sys.stderr.write(f"rknn-envcheck: error: {_error_text(exc.describe())}\n")
+        return 2
+    finally:
+        restore_stdout(original_stdout)
 
 
 if __name__ == "__main__":

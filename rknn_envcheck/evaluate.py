@@ -39,9 +39,13 @@ def elsewhere_note(facts: dict) -> str:
     return f"another Python on this machine has an RKNN toolkit: {where}; judge every one with `rknn-envcheck host --all-pythons`"
 
 
-def host_toolkit(facts: dict, matrix, toolkit: str | None):
+JUDGED_FOR_FIELD = "the facts' 'judged_for' field"
+
+
+def host_toolkit(facts: dict, matrix, toolkit: str | None, option: str = "--toolkit"):
+    """`option`: where `toolkit` came from, for errors (--toolkit, or JUDGED_FOR_FIELD on replay)."""
     if toolkit is not None:
-        return parse_toolkit_option(toolkit, matrix)
+        return parse_toolkit_option(toolkit, matrix, option)
     return installed_toolkit(facts.get("host") or {})
 
 
@@ -57,12 +61,12 @@ def remember_toolkit(facts: dict, toolkit: str | None) -> str | None:
 def evaluate(facts: dict, matrix, command: str, toolkit: str | None = None, host: bool = True, devices: bool = True) -> Report:
     from rknn_envcheck.fixplan import board_toolkit, plan_for
     from rknn_envcheck.rules.device import heading_of, judge_device, subject_of
-    from rknn_envcheck.rules.host import judge_host
 
+    option = "--toolkit" if toolkit is not None else JUDGED_FOR_FIELD
     toolkit = remember_toolkit(facts, toolkit)
     report = Report(command=command, matrix_version=matrix.version, matrix_date=matrix.date, facts=facts)
     host_facts = facts.get("host") or {}
-    target = host_toolkit(facts, matrix, toolkit)
+    target = host_toolkit(facts, matrix, toolkit, option)
     if target is not None and try_parse(target[1]) is None:
         # The host row says the version does not parse (unknown); boards are not judged against it.
         report.notes.append(f"the host's {target[0]} version {cut(repr(target[1]))} is not a version: boards are checked for internal consistency only")
@@ -72,6 +76,8 @@ def evaluate(facts: dict, matrix, command: str, toolkit: str | None = None, host
         for note in (judged_note(facts), elsewhere_note(facts)):
             if note:
                 report.notes.append(note)
+        from rknn_envcheck.rules.host import judge_host  # imported only when a host is judged (~15 ms)
+
         report.extend(judge_host(facts, matrix, toolkit))
     if devices:
         for device in facts.get("devices") or []:

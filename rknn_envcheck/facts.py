@@ -67,7 +67,7 @@ def observation(obj: Optional[dict], field: str) -> Observation:
 def validate_facts(data, source: str = "facts") -> dict:
     """Check `data` against the facts model and the limits; return it unchanged.
     Raise UsageError (exit 2) with one line naming the path of the first problem."""
-    from rknn_envcheck.facts_check import validate
+    from rknn_envcheck.facts_check import check_unique_serials, validate
     from rknn_envcheck.facts_model import Facts
 
     if not isinstance(data, dict):
@@ -79,6 +79,13 @@ def validate_facts(data, source: str = "facts") -> dict:
         raise UsageError(f"{source}: schema {cut(repr(schema))} is not supported by this rknn-envcheck (supported: {', '.join(SUPPORTED_SCHEMAS)}); "
                          "upgrade rknn-envcheck or re-save the facts")
     validate(data, Facts, source)
+    check_unique_serials(data, source)
+    judged_for = data.get("judged_for")
+    if isinstance(judged_for, str):
+        from rknn_envcheck.rules.toolkit import check_toolkit_text
+
+        # replayed as if given with --toolkit: an error must name this file's field, not the flag
+        check_toolkit_text(judged_for, f"{source}: its 'judged_for' field")
     return data
 
 

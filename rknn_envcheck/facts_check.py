@@ -318,3 +318,21 @@ def validate(value, tp, source: str, path: str = "") -> None:
         raise FactsError(f"{source}: {shown_where} {bad.message}") from None
     except RecursionError:
         raise FactsError(f"{source}: nested deeper than {MAX_DEPTH} levels") from None
+
+
+def check_unique_serials(data: dict, source: str) -> None:
+    """Refuse facts that list one serial twice (exit 2, naming it). A board's serial is its
+    identity everywhere downstream: the report's subject `device:<serial>`, its install plan, and
+    every fix command (`adb -s SERIAL …`, which adb itself refuses with "more than one device"
+    when two boards share it). Two boards under one serial cannot be told apart, so their checks
+    would be merged into one section and their fixes sent to whichever board adb picks."""
+    seen: dict = {}
+    for index, device in enumerate(data.get("devices") or []):
+        if not isinstance(device, dict) or not isinstance(device.get("serial"), str):
+            continue
+        key = (device.get("transport") or "adb", device["serial"])
+        if key in seen:
+            raise FactsError(f"{source}: 'devices[{index}].serial' {shown(device['serial'])} repeats devices[{seen[key]}].serial: "
+                             "two boards cannot share a serial (reports and `adb -s` address a board by it); "
+                             "give each board its own serial (`adb devices -l` shows them) or remove the duplicate")
+        seen[key] = index

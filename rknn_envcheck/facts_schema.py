@@ -181,7 +181,7 @@ line that names the file and the path (values quoted in messages are cut to {MAX
 
 | what | limit |
 |---|---|
-| facts file | a regular file of at most {MAX_FACTS_BYTES // (1024 * 1024)} MiB; a FIFO, device or socket is refused before it is read (checked with `stat`, and again with `fstat` after opening it non-blocking), so `check --facts /dev/zero` ends at once |
+| facts file | UTF-8, a leading byte-order mark allowed (Notepad, PowerShell 5 `Out-File`); a `judged_for` that is not a toolkit release is refused naming the file and the field; a regular file of at most {MAX_FACTS_BYTES // (1024 * 1024)} MiB; a FIFO, device or socket is refused before it is read (checked with `stat`, and again with `fstat` after opening it non-blocking), so `check --facts /dev/zero` ends at once |
 | `--python` probe output | at most {MAX_PROBE_BYTES // (1024 * 1024)} MiB on standard output (read in chunks; the interpreter is stopped past the limit), then validated by the same model as a facts file |
 | JSON nesting | at most {MAX_DEPTH} levels |
 | integers | within ±{MAX_INT} (a 5000-digit integer is refused before Python parses it) |

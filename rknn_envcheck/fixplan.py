@@ -43,14 +43,12 @@ V2_OLD_RELEASES = {"0.6.0": "4044595", "0.7.0": "4c56a47", "1.0.0": "1346f96", "
                    "1.4.0": "e61eb7f", "1.5.0": "4e2101a", "1.5.2": "v1.5.2"}
 TOOLKIT2 = "airockchip/rknn-toolkit2"
 V2_TAGS = {"1.6.0": "v1.6.0", "2.0.0b0": "v2.0.0-beta0", "2.1.0": "v2.1.0", "2.2.0": "v2.2.0", "2.3.0": "v2.3.0", "2.3.2": "v2.3.2"}
-# rknpu2 < 1.6.0 folder per chip; RK3562 has none of its own there (inferred: README 1.5.x lists it
-# beside RK356X, whose librknnrt it uses).
-V2_OLD_CHIP_DIR = {"RK3566": "RK356X", "RK3568": "RK356X", "RK3562": "RK356X", "RV1103": "RV1106", "RV1106": "RV1106"}
-V1_FOLDERS = {"RK1808": ("linux-aarch64", "galcore.ko"), "RK1806": ("linux-armhf", "galcore_rk1806.ko"),
-              "RV1109": ("linux-armhf-puma", "galcore_puma.ko"), "RV1126": ("linux-armhf-puma", "galcore_puma.ko")}
+# The folders per chip (rknpu's drivers/<folder> + npu_ko/<module>, rknpu2's runtime/<folder> before
+# 1.6.0) are chip facts: the matrix [[chip]] fields rknpu_driver_folder, rknpu_kernel_module and
+# rknpu2_runtime_folder (docs/matrices.md), each cited in the row's source.
 # Cited by registry key (matrices/documents.toml): reports show title, version and URL.
 SRC_V1 = "NPU README: push drivers/<folder> and drivers/npu_ko/<module>, check the md5, reboot"
-SRC_V2 = "AR rknpu2/runtime (RNPU2 runtime/<chip> before 1.6.0); rknn_server_proxy.md"
+SRC_V2 = "rknn_server_proxy.md §4: push rknn_server and the runtime library, chmod +x, killall rknn_server, start it with nohup"
 
 
 @dataclass(frozen=True)
@@ -111,6 +109,11 @@ def reboot(device: dict) -> Command:
     return board_cmd("sudo", "reboot") if _local(device) else adb(device, "reboot")
 
 
+def restart_server(device: dict, server_path: str) -> list[Command]:
+    """rknn_server_proxy.md §4.1-4.3: `killall rknn_server`, `nohup PATH >/dev/null &` (no restart_rknn.sh: some images lack it)."""
+    return [on_board(device, "killall", "rknn_server", root=True, note="an error if none runs is fine"), on_board_script(device, sh_format("nohup {} >/dev/null 2>&1 &", server_path), root=True)]
+
+
 def checkout(repo: str, revision: str | None) -> list[Command]:
     """Clone the vendor repository at the release: a tag shallowly, a bare commit in full."""
     url = f"https://github.com/{repo}"
@@ -155,7 +158,7 @@ def _published(line: str | None, chip_name: str, wanted: str | None, puma: bool 
             return chosen, ""
         repo = RK3399PRO_NPU if chip_name == "RK3399PRO" else (RKNPU if line == V1 else f"{RKNPU2} / {TOOLKIT2}")
         return chosen, f"{repo} has no {wanted} board release this tool knows of; {chosen} is the next one"
-    source = "AR tags end at v2.3.2; the 2.5.0 wheels on PyPI have no board runtime" if line == V2 else "NPU history"
+    source = "airockchip/rknn-toolkit2's tags end at v2.3.2; PyPI's 2.5.0 has no board runtime" if line == V2 else "rockchip-linux/rknpu's history"
     return releases[-1], f"no public {wanted} board release exists ({source}), so the newest published, {releases[-1]}, is used"
 
 
@@ -215,10 +218,11 @@ class BoardPlan:
             return Fix(f"update the RK3399Pro NPU firmware to {release or 'your toolkit version'} from {RK3399PRO_NPU} "
                        f"(flash its NPU boot.img as the PRO README describes){why}",
                        checkout(RK3399PRO_NPU, RK3399PRO_RELEASES.get(release or "")))
-        if name not in V1_FOLDERS:
-            return Fix(f"update the NPU driver and runtime on {name} to {release or 'your toolkit version'} from {RKNPU} ({SRC_V1}){why}; "
-                       "the chip has no known driver folder there")
-        folder, module = V1_FOLDERS[name]
+        folder, module = chip.get("rknpu_driver_folder"), chip.get("rknpu_kernel_module")
+        if not folder or not module:
+            return Fix(f"update the NPU driver and runtime on {name} to {release or 'your toolkit version'} from {RKNPU} ({SRC_V1}){why}; the chip is "
+                       "not known here: push drivers/<its folder>/usr and drivers/npu_ko/<its module> (folders in the README), then reboot",
+                       checkout(RKNPU, V1_RELEASES.get(release or "")) + [on_board(device, "cat", "/proc/device-tree/compatible", note="the board's chip")])
         if device.get("mini_driver") and not full_driver:
             folder += "-mini"
         commands = checkout(RKNPU, V1_RELEASES.get(release or ""))
@@ -251,7 +255,7 @@ class BoardPlan:
         if old:
             # Before 1.6.0 the runtime lived in rockchip-linux/rknpu2, one folder per chip.
             chip_name = chip["name"]
-            base = f"rknpu2/runtime/{V2_OLD_CHIP_DIR.get(chip_name, chip_name)}/{'Android' if os_name == 'android' else 'Linux'}"
+            base = f"rknpu2/runtime/{chip.get('rknpu2_runtime_folder') or chip_name}/{'Android' if os_name == 'android' else 'Linux'}"
             commands = checkout(RKNPU2, V2_OLD_RELEASES.get(release))
             if os_name == "android":
                 src_lib, src_srv = f"{base}/librknn_api/{abi}/{library}", f"{base}/rknn_server/{'arm' if narrow else 'arm64'}/rknn_server"
@@ -269,12 +273,8 @@ class BoardPlan:
                 src_lib, src_srv = f"{base}/Linux/librknn_api/{sub}/{library}", f"{base}/Linux/rknn_server/{sub}/usr/bin/rknn_server"
         if os_name == "android" and not _local(device):
             commands += [adb(device, "root"), adb(device, "remount")]  # /vendor is read-only until remounted
-        if os_name == "android" or library == "librknnmrt.so":
-            restart = on_board_script(device, sh_format("killall rknn_server; {} &", server_dest), root=True)
-        else:
-            restart = on_board(device, "restart_rknn.sh", root=True)
         commands += [push(device, src_lib, runtime_dest), push(device, src_srv, server_dest),
-                     on_board(device, "chmod", "+x", server_dest, root=True), restart]
+                     on_board(device, "chmod", "+x", server_dest, root=True), *restart_server(device, server_dest)]
         return Fix(f"install rknn_server and {library} {release or '(the release matching your toolkit)'} together, then restart "
                    f"rknn_server ({SRC_V2}){why}", commands)
 

@@ -27,11 +27,21 @@ MAX_INT_DIGITS = 19
 MAX_SHOWN = 200  # the longest piece of a value an error message quotes
 
 
-def cut(text: str, limit: int = 60) -> str:
-    """A value as an error message may quote it: one line, at most `limit` (≤ MAX_SHOWN) chars."""
+def cut(text, limit: int = 60) -> str:
+    """A value as an error message may quote it (the one helper for this: render/, udev/ and
+    boards/ use it too): one line, control and reordering characters escaped (`\\x0a`,
+    `\\u202e`), at most `limit` (≤ MAX_SHOWN) characters; a longer value is cut and says its
+    length (a 10 MB bad environment variable is named, not echoed)."""
+    from rknn_envcheck.shellcmd import UNSAFE_CHARS, escape_unsafe  # ~5 ms: only when a message is made
+
+    text = text if isinstance(text, str) else str(text)
+    if UNSAFE_CHARS.search(text):
+        text = escape_unsafe(text)
     limit = min(limit, MAX_SHOWN)
-    text = text.replace("\n", "\\n").replace("\r", "\\r")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    suffix = f"… ({len(text)} characters)"
+    return text[: max(limit - len(suffix), 1)] + suffix
 
 
 def shown(value, limit: int = 60) -> str:
@@ -59,23 +69,27 @@ def _file_kind(mode: int) -> str:
     return "not a regular file"
 
 
-def refuse_non_regular(path, what: str, limit: int) -> None:
+def refuse_non_regular(path, what: str, limit: int | None = None, *, expected: str = "a JSON file written by --save-facts",
+                       error: type = UsageError) -> os.stat_result:
     """os.stat before opening: a FIFO, a device or a socket is refused without being opened at
     all (opening some devices has effects); rknn_envcheck.safeio.read_regular_limited then opens
-    it O_NONBLOCK and checks again with fstat, in case the path was swapped in between."""
+    it O_NONBLOCK and checks again with fstat, in case the path was swapped in between.
+    `expected` says what the file should be (named when a directory is given); `error` is the
+    UsageError subclass raised (model/header.py: ModelFileError). Returns the stat result."""
     name = os.fspath(path)
     try:
         before = os.stat(name)
     except FileNotFoundError:
-        raise UsageError(f"{what} {cut(name, 200)} does not exist") from None
+        raise error(f"{what} {cut(name, 200)} does not exist") from None
     except OSError as exc:
-        raise UsageError(f"cannot read {what} {cut(name, 200)}: {exc.strerror or exc}") from None
+        raise error(f"cannot read {what} {cut(name, 200)}: {exc.strerror or exc}") from None
     if stat.S_ISDIR(before.st_mode):
-        raise UsageError(f"{what} {cut(name, 200)} is a directory; expected a JSON file written by --save-facts")
+        raise error(f"{what} {cut(name, 200)} is a directory; expected {expected}")
     if not stat.S_ISREG(before.st_mode):
-        raise UsageError(f"{what} {cut(name, 200)} is {_file_kind(before.st_mode)}; only regular files are read (copy it to a file first)")
-    if before.st_size > limit:
-        raise UsageError(f"{what} {cut(name, 200)} is {before.st_size} bytes; the limit is {limit} bytes ({limit // (1024 * 1024)} MiB)")
+        raise error(f"{what} {cut(name, 200)} is {_file_kind(before.st_mode)}; only regular files are read (copy it to a file first)")
+    if limit is not None and before.st_size > limit:
+        raise error(f"{what} {cut(name, 200)} is {before.st_size} bytes; the limit is {limit} bytes ({limit // (1024 * 1024)} MiB)")
+    return before
 
 
 def read_regular_file(path, what: str, limit: int) -> bytes:
@@ -125,7 +139,9 @@ def loads(text: str, source: str):
 
 
 def decode(data: bytes, source: str) -> str:
+    """UTF-8 text; a leading byte-order mark (Notepad, PowerShell 5's `Out-File -Encoding utf8`)
+    is dropped, as json.load would otherwise refuse the file."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UsageError(f"{source} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None

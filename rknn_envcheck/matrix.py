@@ -39,7 +39,8 @@ SCHEMA = {
     "chip": {"name": (True, _STR), "line": (True, ("rknn-toolkit", "rknn-toolkit2")), "npu": (False, _STR), "aliases": (False, _LIST),
              "compatible": (True, _LIST), "runtime_library": (True, ("librknn_runtime.so", "librknnrt.so", "librknnmrt.so")),
              "runtime_paths": (True, _DICT), "server_paths": (False, _DICT), "driver": (True, ("galcore", "rknpu")), "npu_node": (False, _STR),
-             "min_rknn_server": (False, "version")},
+             "min_rknn_server": (False, "version"), "shares_models_with": (False, _LIST), "rknpu_driver_folder": (False, _STR),
+             "rknpu_kernel_module": (False, _STR), "rknpu2_runtime_folder": (False, _STR)},
     "model_format": {"package": (True, "package"), "format": (True, _INT), "produced_by": (True, "versions"), "min_runtime": (True, _STR),
                      "header_size": (True, _INT)},
     "pitfall": {"id": (True, _STR), "title": (True, _STR), "package": (False, "package"), "versions": (False, "versions"),
@@ -67,12 +68,17 @@ class Matrix:
         self.version = str(meta.get("version", ""))
         self.date = str(meta.get("date", ""))
         self._chip_index: dict[str, dict] | None = None
+        self._release_sets, self._by_package = {}, {}  # memo of is_release / rows(table, package)
 
     def rows(self, table: str, package: str | None = None) -> list[dict]:
         rows = self.tables.get(table, [])
         if package is None:
             return rows
-        return [r for r in rows if r.get("package") == package]
+        if table not in self._by_package:  # indexed once: rules ask per board (2,000 boards: 6,000 scans)
+            self._by_package[table] = index = {}
+            for row in rows:
+                index.setdefault(row.get("package"), []).append(row)
+        return list(self._by_package[table].get(package, ()))
 
     def releases(self, package: str) -> list[str]:
         return [r["version"] for r in self.rows("release", package)]
@@ -82,8 +88,9 @@ class Matrix:
 
         if try_parse(version) is None:
             return False
-        wanted = public(version)
-        return any(public(v) == wanted for v in self.releases(package))
+        if package not in self._release_sets:  # asked per board and row: built once
+            self._release_sets[package] = {public(v) for v in self.releases(package) if try_parse(v) is not None}
+        return public(version) in self._release_sets[package]
 
     def latest(self, package: str, stable_only: bool = True) -> str | None:
         from rknn_envcheck.versions import parse_version
@@ -230,7 +237,7 @@ def _validate_rows(path: Path, table: str, rows) -> list[dict]:
     return rows
 
 
-_CACHE_FORMAT = 3  # bump when the cached tuple changes shape
+_CACHE_FORMAT = 4  # bump when the cached tuple changes shape (4: each table marshaled by itself, see matrix_tables.py)
 
 
 def _read_files(files: list[Path]) -> dict[Path, bytes]:
@@ -353,9 +360,11 @@ def _load(directory: str) -> Matrix:
     digest = _content_digest(root, contents)
     cache_dir = _cache_dir()
     cached = _read_cache(cache_dir, digest)
-    if isinstance(cached, tuple) and len(cached) == 4:
-        tables, meta, sources, extras = cached
-        return Matrix(root, tables, meta, sources, extras)
+    if isinstance(cached, tuple) and len(cached) == 4 and isinstance(cached[0], dict) and all(isinstance(v, bytes) for v in cached[0].values()):
+        from rknn_envcheck.matrix_tables import LazyTables
+
+        blobs, meta, sources, extras = cached
+        return Matrix(root, LazyTables(blobs), meta, sources, extras)
     tables: dict[str, list[dict]] = {}
     meta: dict = {}
     sources: dict = {}
@@ -379,7 +388,9 @@ def _load(directory: str) -> Matrix:
                 raise UsageError(f"matrix file {path}: unknown table '{key}'; known tables: {', '.join(sorted(SCHEMA))} (docs/matrices.md)")
     if not meta.get("version") or not meta.get("date"):
         raise UsageError(f"matrix directory {root}: no [matrix] table with 'version' and 'date' (expected in matrix.toml)")
-    _write_cache(cache_dir, digest, (tables, meta, sources, extras))
+    import marshal
+
+    _write_cache(cache_dir, digest, ({name: marshal.dumps(rows) for name, rows in tables.items()}, meta, sources, extras))
     return Matrix(root, tables, meta, sources, extras)
 
 

@@ -78,11 +78,11 @@ def _releases(matrix, packages) -> list[tuple[str, str]]:
 
 
 def _is_yours(yours: Yours, package: str, version: str) -> bool:
-    if not yours.toolkit:
+    if not yours.toolkit or yours.toolkit[0] != package:
         return False
-    from rknn_envcheck.versions import public
-
-    return yours.toolkit[0] == package and public(yours.toolkit[1]) == public(version)
+    # A facts file may hold any string (`2.3.2 beta`): a version that does not parse is nobody's row.
+    mine, row = try_parse(yours.toolkit[1]), try_parse(version)
+    return mine is not None and row is not None and mine.public == row.public
 
 
 def _wheel_table(matrix, packages, yours: Yours) -> Table:

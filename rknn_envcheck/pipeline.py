@@ -2,20 +2,27 @@
 
 Facts come from sources (the pip-audit `_dependency_source/` shape): this Python or another one
 (`HostSource`), boards over adb, on this board, or emulated (`BoardsSource`, by the board
-options), npu_transfer_proxy (`NtbSource`), a saved facts file (`FactsFileSource`). A log's
-facts are not a source yet: explain merges them after gathering (explain/facts_from_log.py
-`merge_facts`: observed facts win, the log only fills gaps and differences become notes), which
-gather()'s "later source overwrites" merge cannot express. Each source is started (its I/O begins, in the background where it can)
-and then collected into one facts dict; `evaluate()` judges that dict with the rules and the
-matrix, and `commands._common.emit` renders it. A command only parses its options and picks its
+options), npu_transfer_proxy (`NtbSource`), a saved facts file (`FactsFileSource`), the versions
+an error log printed (`LogSource`, explain). Each source says how its facts merge (`merge`):
+"replace" — what it observed overwrites what earlier sources gave (boards are added) — or "fill"
+— it only fills what the others left, and says where it differs (a log: observed facts win, the
+log may be from before an update). Each source is started (its I/O begins, in the background
+where it can) and then collected into one facts dict; `evaluate()` judges that dict with the
+rules and the matrix, and `commands._common.emit` renders it. A command only parses its options and picks its
 sources.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 
-from rknn_envcheck.facts import new_facts
-from rknn_envcheck.gather import START_EXPLICIT, START_IF_USB  # noqa: F401  (the adb start policies, for commands)
+def __getattr__(name: str):
+    # START_EXPLICIT, START_IF_USB (the adb start policies, for commands) come from gather.py on
+    # first use: importing it (and concurrent.futures, the facts model) at the top cost explain,
+    # which uses this module for its log, ~40 ms of start-up.
+    if name in ("START_EXPLICIT", "START_IF_USB"):
+        from rknn_envcheck import gather as gathering
+
+        return getattr(gathering, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class FactsSource:
@@ -25,12 +32,20 @@ class FactsSource:
 
     kind = "facts"
     live = True  # observed on this PC now (False: read from a file)
+    merge = "replace"  # or "fill": see fill() and the module docstring
 
     def start(self) -> None:
         return None
 
     def collect(self, facts: dict) -> list:
         raise NotImplementedError
+
+    def fill(self, facts: dict, collected: dict, observed: bool) -> None:
+        """A "fill" source's merge: add what it `collected` where `facts` has nothing.
+        `observed`: whether any "replace" source was gathered before it."""
+        for key, value in collected.items():
+            if facts.get(key) in (None, {}, []):
+                facts[key] = value
 
 
 class HostSource(FactsSource):
@@ -89,6 +104,8 @@ def gather_every_python(timeout: float, matrix, max_at_once: int = 8):
     concurrently (at most `max_at_once` interpreters), and USB/processes/tools read once for all.
     Returns (found, [(probe facts, None) | (None, why it could not be read)], system facts); one
     bad environment does not stop the others."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from rknn_envcheck.errors import UsageError
     from rknn_envcheck.probes.host import HostGathering, gather_host
     from rknn_envcheck.probes.pythons import discover
@@ -238,11 +255,47 @@ class FactsFileSource(FactsSource):
         return []
 
 
+class LogSource(FactsSource):
+    """The versions an error log printed (explain): a scan result (explain/scan.py, read before
+    the pipeline so grep runs while the rest loads) turned into facts by explain/facts_from_log.py,
+    each with how = "log line N". A "fill" source: what the other sources observe wins, the log
+    fills the gaps, and `notes` say where the log contradicts itself or what is observed now."""
+
+    kind = "log"
+    live = False
+    merge = "fill"
+
+    def __init__(self, scanned):
+        self.scanned = scanned
+        self.notes: list[str] = []
+        self.host_observed = False  # whether a replace source gave host facts (explain judges the host then)
+
+    def collect(self, facts: dict) -> list:
+        from rknn_envcheck.explain.facts_from_log import facts_from_log
+
+        log_facts, self.notes = facts_from_log(self.scanned)
+        facts.update(log_facts)
+        return []
+
+    def fill(self, facts: dict, collected: dict, observed: bool) -> None:
+        from rknn_envcheck.explain.facts_from_log import merge_facts
+
+        self.host_observed = observed and bool(facts.get("host"))
+        merged, notes = merge_facts(facts if observed else None, collected)
+        self.notes = self.notes + notes
+        facts.clear()  # the caller's dict is the result: filled in place
+        facts.update(merged)
+
+
 def gather(sources: list, facts: dict | None = None) -> tuple[dict, list]:
-    """Start every source, then collect them (concurrently: each mostly waits on a child
-    process, a socket or the kernel). Facts are merged in the order the sources are given.
-    Returns (facts, rows the sources added)."""
-    facts = new_facts() if facts is None else facts
+    """Start every source, then collect them: the "replace" sources concurrently (each mostly
+    waits on a child process, a socket or the kernel) and merged in the order given, then the
+    "fill" sources in order, each filling what the others left. Returns (facts, rows the
+    sources added)."""
+    if facts is None:
+        from rknn_envcheck.facts import new_facts
+
+        facts = new_facts()
     if any(source.live for source in sources) and not facts.get("hostname"):
         import platform
 
@@ -250,8 +303,21 @@ def gather(sources: list, facts: dict | None = None) -> tuple[dict, list]:
         facts["hostname"] = platform.node()
     for source in sources:
         source.start()
+    replacing = [source for source in sources if source.merge != "fill"]
+    rows = _collect_replacing(replacing, facts)
+    for source in sources:
+        if source.merge == "fill":
+            collected: dict = {}
+            rows += source.collect(collected)
+            source.fill(facts, collected, observed=bool(replacing))
+    return facts, rows
+
+
+def _collect_replacing(sources: list, facts: dict) -> list:
     if len(sources) <= 1:
-        return facts, [row for source in sources for row in source.collect(facts)]
+        return [row for source in sources for row in source.collect(facts)]
+    from concurrent.futures import ThreadPoolExecutor
+
     parts = [{} for _ in sources]
     with ThreadPoolExecutor(max_workers=len(sources)) as pool:
         futures = [pool.submit(source.collect, part) for source, part in zip(sources, parts)]
@@ -261,4 +327,4 @@ def gather(sources: list, facts: dict | None = None) -> tuple[dict, list]:
         facts.update(part)
         if devices:
             facts["devices"] = list(facts.get("devices") or []) + devices
-    return facts, rows
+    return rows

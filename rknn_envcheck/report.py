@@ -97,6 +97,8 @@ class Report:
     # subject ("device:<serial>") -> the board's one install plan for this report (fixplan.py):
     # the release, why, and the commands every installing row shows.
     plans: dict[str, dict] = field(default_factory=dict)
+    # When no check ran: what to run to get something judged (the summary line says it).
+    if_nothing_judged: str = ""
 
     def add(self, check: Check) -> Check:
         self.checks.append(check)
@@ -115,12 +117,16 @@ class Report:
         bad = {FAIL, WARN} if strict else {FAIL}
         return [c for c in self.checks if c.status in bad]
 
+    def judged_nothing(self) -> bool:
+        """No check ran, or every one was skipped (did not apply): the report may not say "all clear"."""
+        return all(check.status == SKIPPED for check in self.checks)
+
     def exit_code(self, strict: bool = False) -> int:
         counts = self.counts()
         if counts[FAIL] or (strict and counts[WARN]):
             return 1
-        if counts[UNKNOWN] or counts[CRASHED]:
-            return 3
+        if counts[UNKNOWN] or counts[CRASHED] or self.judged_nothing():
+            return 3  # nothing failed, but something (here: everything) could not be checked
         return 0
 
     @property

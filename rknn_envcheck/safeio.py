@@ -13,7 +13,8 @@ What happens to each:
   `fs.protected_symlinks` would not follow either: one in a sticky world-writable directory
   (/tmp) owned neither by us nor by that directory's owner — refused;
 - a character device, a FIFO or `-` is written through as a stream (opened without O_CREAT or
-  O_TRUNC), never replaced: `/dev/null` stays a device, a FIFO stays a FIFO;
+  O_TRUNC), never replaced: `/dev/null` stays a device, a FIFO stays a FIFO; a FIFO that no
+  process has open for reading is refused (exit 2) instead of waiting for a reader forever;
 - a directory, a block device or a socket is a usage error (exit 2, one line).
 
 `create_exclusive` makes a new file (udev backups) with O_CREAT|O_EXCL|O_NOFOLLOW and retries on
@@ -68,7 +69,7 @@ def write_bytes(path, data: bytes, *, mode: int | None = None, _text: str | None
         target = Path(os.path.realpath(shown))
         _replace_atomically(target, data, mode, shown, existing=final)
     elif stat.S_ISCHR(final.st_mode) or stat.S_ISFIFO(final.st_mode):
-        _write_through(shown, data)
+        _write_through(shown, data, fifo=stat.S_ISFIFO(final.st_mode))
     elif stat.S_ISDIR(final.st_mode):
         raise UsageError(f"cannot write {shown}: it is a directory; name a file inside it")
     else:
@@ -194,18 +195,28 @@ def _replace_atomically(target: Path, data: bytes, mode: int | None, shown: str,
     _fsync_dir(directory)
 
 
-def _write_through(shown: str, data: bytes) -> None:
-    """A character device or FIFO: open it as it is (no create, no truncate) and stream."""
-    flags = os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+def _write_through(shown: str, data: bytes, fifo: bool = False) -> None:
+    """A character device or FIFO: open it as it is (no create, no truncate) and stream.
+
+    A FIFO is opened O_NONBLOCK: a plain open() of a FIFO nobody reads blocks forever, while a
+    non-blocking one fails at once with ENXIO — refused, exit 2 — and a FIFO with a reader
+    opens; the writes after that block as usual (the reader sets the pace)."""
+    # Non-blocking for a character device too: a FIFO swapped in after the stat must not hang us either.
+    flags = os.O_WRONLY | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
         fd = os.open(shown, flags)
     except OSError as exc:
+        if fifo and exc.errno == errno.ENXIO:
+            raise UsageError(f"cannot write {shown}: it is a FIFO with no reader (nothing has it open for reading); "
+                             "start the reader first, or name a regular file") from None
         raise UsageError(f"cannot write {shown}: {_reason(exc)}") from None
     try:
         kind = os.fstat(fd).st_mode
         if not (stat.S_ISCHR(kind) or stat.S_ISFIFO(kind)):
             # Swapped between stat and open: we did not create or truncate it; write nothing.
             raise UsageError(f"cannot write {shown}: it changed while being opened; run again")
+        if flags & getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)  # only the open had to be non-blocking
         _write_all(fd, data)
     except OSError as exc:
         raise UsageError(f"cannot write {shown}: {_reason(exc)}") from None

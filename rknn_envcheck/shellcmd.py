@@ -32,6 +32,11 @@ SHELLS = (POSIX, POWERSHELL, HOST, PYTHON)
 _POSIX_SAFE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 _POWERSHELL_SAFE = re.compile(r"[A-Za-z0-9_+=:./\\-]+")
 _POWERSHELL_FLAG = re.compile(r"-[A-Za-z][A-Za-z0-9-]*")
+# `--depth`, `--toolkit`, `--mode=group`: a long option is one literal argument to a native program.
+# Not `--` alone (the end-of-parameters token) nor `--%` (stop-parsing: the rest of the line would
+# go to the program unparsed); no `.` or `:` in a value (PowerShell splits `-a.b` / `-a:b` for
+# native commands in some versions), no `$`, `@`, quotes, braces, commas or spaces.
+_POWERSHELL_LONG_FLAG = re.compile(r"--[A-Za-z0-9][A-Za-z0-9-]*(?:=[A-Za-z0-9_+/\\-]+)?")
 # C0 controls, DEL, C1 controls, and the Unicode format characters that reorder or hide text
 # (BiDi overrides and isolates, zero-width marks): none of them can be shown safely in a line
 # the user will copy into a terminal.
@@ -62,7 +67,8 @@ def powershell_quote(arg: str) -> str:
         return "''"
     if arg.startswith("~/") and len(arg) > 2:
         return "~/" + powershell_quote(arg[2:])
-    if _POWERSHELL_FLAG.fullmatch(arg) or (_POWERSHELL_SAFE.fullmatch(arg) and not arg.startswith("-")):
+    if _POWERSHELL_FLAG.fullmatch(arg) or _POWERSHELL_LONG_FLAG.fullmatch(arg) or \
+            (_POWERSHELL_SAFE.fullmatch(arg) and not arg.startswith("-")):
         return arg
     return "'" + re.sub("(['\u2018\u2019\u201a\u201b])", r"\1\1", arg) + "'"
 
@@ -222,9 +228,12 @@ def tool_argv(facts: dict | None, sudo: bool = False) -> list[str]:
     return [str(a) for a in argv] if isinstance(argv, list) and argv else list(DEFAULT_TOOL)
 
 
-def udev_commands(facts: dict | None, root: str = "/") -> list[Command]:
-    """Read what `udev --install` will do, then do it — for the same --root the status was read from."""
+def udev_commands(facts: dict | None, root: str = "/", group: str | None = None) -> list[Command]:
+    """Read what `udev --install` will do, then do it — for the same --root (and a --group other
+    than the default plugdev) the status was read for."""
     extra = [] if str(root) in ("/", "") else ["--root", str(root)]
+    if group and group != "plugdev":
+        extra = ["--group", group, *extra]
     return [cmd(*tool_argv(facts), "udev", "--install", "--dry-run", *extra),
             cmd("sudo", *tool_argv(facts, sudo=True), "udev", "--install", *extra)]
 

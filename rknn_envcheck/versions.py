@@ -77,8 +77,10 @@ def parse_version(text: str) -> Version:
     return Version(normalize(text))
 
 
+@lru_cache(maxsize=4096)
 def public(text: str) -> Version:
-    """The version without its local part: `1.5.2+b642f30c` and `1.5.2` compare equal."""
+    """The version without its local part: `1.5.2+b642f30c` and `1.5.2` compare equal.
+    Cached: every board compares the same few matrix versions (2,000 boards: 300,000 calls)."""
     from packaging.version import Version
 
     return Version(parse_version(text).public)
@@ -128,9 +130,45 @@ def specifier(text: str):
         raise ValueError(f"{text!r} is not a version specifier (expected e.g. '>=1.10.0,<=1.13.2')") from None
 
 
+_SIMPLE_CLAUSE = re.compile(r"\s*(>=|<=|==|!=)\s*([0-9]+(?:\.[0-9]+)*)\s*")
+
+
+@lru_cache(maxsize=1024)
+def _simple_clauses(spec_text: str) -> tuple | None:
+    """((operator, Version), …) when the specifier is only >=, <=, ==, != clauses on plain
+    releases (most matrix rows), else None. For these PEP 440 is plain Version comparison, so
+    they are judged without packaging.specifiers, whose import (packaging.tags, subprocess,
+    logging: ~25-35 ms) was the largest single import of `explain` and `model`. Any other
+    clause (<, >, ~=, wildcards, pre-release bounds) goes to packaging (tests compare both)."""
+    from packaging.version import Version
+
+    clauses = []
+    for part in spec_text.split(","):
+        match = _SIMPLE_CLAUSE.fullmatch(part)
+        if match is None:
+            return None
+        clauses.append((match.group(1), Version(match.group(2))))
+    return tuple(clauses)
+
+
 def matches(version_text: str, spec_text: str) -> bool:
     """Does a vendor version fall in a specifier? Pre-releases count (2.0.0b0 is a real release)."""
-    return specifier(spec_text).contains(public(version_text), prereleases=True)
+    version = public(version_text)
+    clauses = _simple_clauses(spec_text)
+    if clauses is None:
+        return specifier(spec_text).contains(version, prereleases=True)
+    for operator, bound in clauses:
+        if operator == ">=":
+            ok = version >= bound
+        elif operator == "<=":
+            ok = version <= bound
+        elif operator == "==":
+            ok = version == bound
+        else:
+            ok = version != bound
+        if not ok:
+            return False
+    return True
 
 
 def in_versions(version_text: str, versions) -> bool:
@@ -208,3 +246,23 @@ def galcore_key(version: str) -> tuple[str, str] | None:
     if len(parts) < 4 or not parts[-1].isdigit():
         return None
     return ".".join(parts[:3]), parts[-1]
+
+
+def satisfiable(spec_text) -> bool:
+    """Can any version satisfy a specifier (`>=1.16.1,<=1.11.0` cannot)? A fix must never pin an
+    empty range. The versions that decide it are the bounds themselves and a point just above
+    each (`1.11.0.0.1`), plus 0: a set of intervals is empty iff none of these is inside it."""
+    spec = specifier(str(spec_text)) if not hasattr(spec_text, "contains") else spec_text
+    from packaging.version import InvalidVersion, Version
+
+    candidates = {Version("0")}
+    for item in spec:
+        base = item.version.rstrip(".*")
+        try:
+            bound = Version(base)
+        except InvalidVersion:
+            return True  # `===` arbitrary strings: pip decides
+        candidates.update({bound, Version(f"{bound.base_version}.0.0.1"), Version(bound.base_version)})
+        if len(bound.release) > 1:  # `~=1.4` / `<2`: a point inside the series below the bound
+            candidates.add(Version(".".join(str(x) for x in bound.release[:-1]) + ".0"))
+    return any(spec.contains(v, prereleases=True) for v in candidates)

@@ -171,7 +171,8 @@ def test_fix_commands_for_the_board_itself_use_no_adb(matrix):
     remote = dict(local, serial="abc", transport="adb")
     commands = [cmd for c in judge_device(remote, ("rknn-toolkit2", "2.3.2"), matrix) if c.fix for cmd in c.fix.commands]
     assert any(cmd.startswith("adb -s abc push rknn-toolkit2/rknpu2/") for cmd in commands)
-    assert "adb -s abc shell restart_rknn.sh" in commands
+    # rknn_server_proxy.md §4.2: kill, then start in the background (restart_rknn.sh is missing on some images)
+    assert "adb -s abc shell 'killall rknn_server'" in commands and "adb -s abc shell 'nohup /usr/bin/rknn_server >/dev/null 2>&1 &'" in commands
 
 
 @pytest.mark.parametrize("driver, kind", [("-1", None), ("garbage", "galcore"), ("v0.9", "rknpu")])

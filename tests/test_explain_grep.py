@@ -14,7 +14,9 @@ import pytest
 from rknn_envcheck.commands.explain import explain_log
 from rknn_envcheck.explain import grepscan
 from rknn_envcheck.explain.decode import InputInfo
-from rknn_envcheck.explain.messages import load_messages, required_literal
+from rknn_envcheck.errors import UsageError
+from rknn_envcheck.explain.messages import (gate_covers, load_messages, parse_messages, required_literal, required_literals,
+                                            top_level_branches)
 from rknn_envcheck.explain.scan import Scanner
 
 MESSAGES = load_messages()
@@ -140,17 +142,63 @@ def test_quick_scan_table_read_equals_the_loaded_set():
 def test_every_needle_holds_a_gate_literal_and_no_gate_literal_is_the_bare_prefix():
     assert MESSAGES.grep_gate
     for needle in MESSAGES.needles:
-        literal = needle[1:] if needle.startswith("^") else needle
-        assert any(token in literal for token in MESSAGES.grep_gate), needle
+        assert any(gate_covers(token, needle) for token in MESSAGES.grep_gate), needle
     for line in ("I RKNN: [10:00:00.000] noise", "D RKNNAPI: ==============================================",
                  "D RKNN: [10:00:00.000] allocated memory, name: task1, size: 64KB"):
-        assert not any(token in line for token in MESSAGES.grep_gate), line
+        assert not any(token in line or (token.startswith("^") and line.startswith(token[1:])) for token in MESSAGES.grep_gate), line
 
 
-def test_grep_patterns_translate_anchors_and_add_esc():
-    assert grepscan.grep_patterns(["RKNN", "^E "]) == ["RKNN", "E ", "\x1b"]
+def test_gate_covers_anchors_only_anchored_needles():
+    assert gate_covers("^E ", "^E ") and gate_covers("^E", "^E RKNN")
+    assert not gate_covers("^E ", "E ")  # `E ` anywhere on a line is not at its start
+    assert not gate_covers("^E ", "^W ")
+    assert gate_covers("E ", "^E ") and gate_covers("fail", "rknn_init fail")
+
+
+@needs_grep
+def test_a_needle_without_its_gate_literal_is_refused_and_grep_would_miss_it(tmp_path):
+    """For each needle, drop the gate literals that cover it: the loader must refuse that set, and
+    the real grep over the remaining gate must indeed miss a line made of the needle — so the
+    load-time check is what keeps the grep-backed scan equal to the Python scan."""
+    env = dict(os.environ, LC_ALL="C")
+    missed = 0
+    for needle in MESSAGES.needles:
+        kept = [t for t in MESSAGES.grep_gate if not gate_covers(t, needle)]
+        data = {"scan": {"needles": MESSAGES.needles, "grep_gate": kept, "context_lines": MESSAGES.context_lines},
+                "message": []}
+        with pytest.raises(UsageError, match="contains none of grep_gate"):
+            parse_messages(data, "test.toml")
+        line = needle[1:] if needle.startswith("^") else "zz " + needle
+        log = tmp_path / "one.log"
+        log.write_bytes((line + "\n").encode() * 4)
+        pattern = "|".join(p for p in grepscan.grep_patterns(kept) if p != "\x1b")
+        found = subprocess.run(["grep", "-a", "-c", "-E", "-e", pattern, str(log)], capture_output=True, env=env)
+        assert found.returncode in (0, 1), found.stderr
+        # a kept literal may occur in the needle's text without being a substring of it (`^X` vs
+        # the line's start): only then may grep still see the line
+        if found.returncode == 1:
+            missed += 1
+        else:
+            assert any(t.lstrip("^") in line for t in kept), needle
+    assert missed > len(MESSAGES.needles) // 2  # the check is not vacuous: most needles would be lost
+
+
+def test_grep_patterns_keep_anchors_escape_specials_and_add_esc():
+    assert grepscan.grep_patterns(["RKNN", "^E ", "a.b|(c)"]) == ["RKNN", "^E ", "a\\.b\\|\\(c\\)", "\x1b"]
+    assert grepscan.grep_patterns(["RKNN"], bom=True) == ["RKNN", "\x1b", "\ufeff"]
     assert grepscan.grep_patterns(["a\nb"]) is None
     assert grepscan.grep_patterns(["^"]) is None
+
+
+@needs_grep
+def test_grep_pattern_matches_each_literal_literally(tmp_path):
+    """ERE specials in a literal are matched as themselves, `^X` only at a line start (real grep)."""
+    log = tmp_path / "specials.log"
+    log.write_bytes(b"x (user a) y\nE at start\nnot E here\nxyz\nrknn_init fail? [1]\n")
+    pattern = "|".join(grepscan.grep_patterns(["(user ", "^E ", "fail? [1]"]))
+    out = subprocess.run(["grep", "-a", "-n", "-E", "-e", pattern, str(log)], capture_output=True,
+                         env=dict(os.environ, LC_ALL="C")).stdout
+    assert out == b"1:x (user a) y\n2:E at start\n5:rknn_init fail? [1]\n"
 
 
 def test_usable_head():
@@ -207,6 +255,52 @@ def test_required_literal_cases(pattern, literal):
     assert required_literal(pattern) == literal
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="re._parser is sre_parse before 3.11")
+@pytest.mark.parametrize("message", MESSAGES.messages, ids=lambda m: m.id)
+def test_required_literals_are_sound(message):
+    """Every match contains one of the literals: each is a literal run of its own top-level
+    alternative (checked against re's parse tree), and every matching example holds one."""
+    literals = message.literals
+    if literals is None:
+        return
+    alternatives = top_level_branches(message.pattern_text)
+    assert "|".join(alternatives) == message.pattern_text
+    for alternative in alternatives:
+        re.compile(alternative)  # a real top-level split: each alternative is a whole regex
+        assert any(literal in run for literal in literals for run in _top_level_literals(alternative)), (message.id, alternative)
+    for example in message.examples:
+        if message.pattern.search(example):
+            assert any(literal in example for literal in literals), (message.id, example)
+
+
+@pytest.mark.parametrize("pattern,literals", [
+    ("abc|defgh", ("abc", "defgh")),
+    ("abcd|(?i)xyzw", None),
+    ("abcd|x", None),
+    (r"open (a|b) failed|cannot\|open [|] file", (" failed", "cannot|open ")),
+    ("same one|same one", ("same one",)),
+])
+def test_required_literals_cases(pattern, literals):
+    assert required_literals(pattern) == literals
+
+
+def test_an_alternation_entry_is_not_compiled_on_a_line_without_its_literals():
+    """A line holding only the `^E ` needle: entries whose alternatives' literals are absent are
+    neither compiled nor searched (their literals spare the regex, as a single literal does)."""
+    from rknn_envcheck.explain.messages import parse_messages as parse
+
+    fresh = parse({"scan": {"needles": MESSAGES.needles, "grep_gate": MESSAGES.grep_gate, "context_lines": MESSAGES.context_lines},
+                   "message": [{"id": m.id, "kind": m.kind, "needles": m.needles, "pattern": m.pattern_text, "component": m.component,
+                                "meaning": m.meaning, "source": m.source, "examples": m.examples, "near_misses": m.near_misses}
+                               for m in MESSAGES.messages]})
+    from rknn_envcheck.explain.scan import scan_text
+
+    scan_text("E some_tool: nothing any entry knows\n", fresh)
+    alternations = [m for m in fresh.messages if "^E " in m.needles and m.literal is None and m.literals is not None]
+    assert alternations, "the shipped set has `^E ` entries that are alternations"
+    assert all(m._compiled is None for m in alternations)
+
+
 @needs_grep
 def test_cli_on_a_big_log_file_and_on_stdin_redirected_from_it(tmp_path):
     path = tmp_path / "big.log"
@@ -256,6 +350,48 @@ def test_an_endless_pipe_stops_at_the_cap_in_time():
         yes.wait()
     elapsed = time.perf_counter() - start
     assert f"stopped reading after {MAX_STREAM_BYTES >> 20} MiB" in out
-    assert "needles found by grep -F" in out and ", 0 looked at closely" in out
+    assert "needles found by grep" in out and ", 0 looked at closely" in out
     assert proc.returncode == 3  # nothing recognised: unknown, never "all clear"
     assert elapsed < 20  # was 50 s
+
+
+# Runs the CLI in a fresh interpreter and reports that process's own peak RSS on the pipe fd
+# PEAK_FD: VmHWM of /proc/self/status, the high-water mark of the address space it runs in.
+# Not RUSAGE_CHILDREN of the test process (the largest child it ever waited for), and not the
+# child's own ru_maxrss either: Linux carries the pre-exec RSS across exec, so a child started by
+# a 160 MiB pytest reports 160 MiB however little it uses.
+_PEAK_WRAPPER = """
+import os, sys
+from rknn_envcheck.cli import main
+try:
+    code = main(sys.argv[1:])
+finally:
+    with open("/proc/self/status") as status:
+        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    os.write(int(os.environ["PEAK_FD"]), peak.encode())
+raise SystemExit(code)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="VmHWM is read from Linux's /proc")
+def test_an_endless_pipe_keeps_the_process_under_100_mib(tmp_path):
+    """`yes 'I RKNN: …' | rknn-envcheck explain -`: the explain process itself (not grep/wc, which
+    run under their own address-space limit) stays below the 100 MiB goal while it reads to the cap."""
+    read_end, write_end = os.pipe()
+    yes = subprocess.Popen(["yes", "I RKNN: [10:00:00.000] noise " + "x" * 200], stdout=subprocess.PIPE)
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", _PEAK_WRAPPER, "explain", "-"], stdin=yes.stdout,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(write_end,),
+                                env=dict(os.environ, PEAK_FD=str(write_end)))
+        os.close(write_end)
+        yes.stdout.close()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        yes.kill()
+        yes.wait()
+    peak_kib = int(os.read(read_end, 64) or b"0")
+    os.close(read_end)
+    assert proc.returncode == 3, err[-2000:]
+    assert b"stopped reading after" in out
+    assert 0 < peak_kib < 100 * 1024, f"explain peaked at {peak_kib / 1024:.1f} MiB"
+

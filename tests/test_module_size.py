@@ -17,16 +17,10 @@ MAX_FUNCTION_LINES = 100
 MODULE_EXCEPTIONS = {
     "probes/host_probe.py",  # sent to the inspected interpreter as ONE `-c` source (stdlib only, Python 3.5)
 }
-# Oversized and to be split (owned by the emulator hardening work when this test was written):
-# shell.py = tokenizer/parser + executor, tools.py = text tools + system tools.
-MODULES_TO_SPLIT = {
-    "emulator/shell.py",
-    "emulator/tools.py",
-}
+# Oversized and to be split (none left: emulator/shell.py and tools.py were split by concern).
+MODULES_TO_SPLIT: set = set()
 # "path:function" of functions over MAX_FUNCTION_LINES, to be split into named steps.
-FUNCTIONS_TO_SPLIT = {
-    "emulator/shell.py:tokenize",
-}
+FUNCTIONS_TO_SPLIT: set = set()
 
 
 def _modules() -> list[Path]:

@@ -112,3 +112,72 @@ def test_a_replayed_board_keeps_its_files_where_the_real_one_had_them(tmp_path, 
     replay = gather_board(EmulatedBoard(str(out)), 5, matrix)
     for field in ("chip", "os", "rknn_server", "librknn_runtime", "runtime_library", "npu_driver", "paths", "device_tree_compatible"):
         assert replay.get(field) == device.get(field), field
+
+
+def _scanned(tmp_path, text: str):
+    from rknn_envcheck.commands.explain import explain_log
+    from rknn_envcheck.explain.messages import load_messages
+
+    log = tmp_path / "run.log"
+    log.write_text(text, encoding="utf-8")
+    with open(log, "rb") as stream:
+        return explain_log(stream, str(log), load_messages())
+
+
+RUNTIME_LOG = "I RKNN: [10:01:02.123] RKNN Runtime Information, librknnrt version: 1.4.0 (a10f100eb@2022-09-09T09:07:14)\n"
+
+
+@pytest.mark.parametrize("log_first", [False, True])
+def test_a_fill_source_only_fills_what_the_observed_sources_left(tmp_path, capsys, log_first):
+    from rknn_envcheck.pipeline import LogSource
+
+    saved = tmp_path / "f.json"
+    run_cli(capsys, "device", "--emulate", "rk3588-2.3.2", "--toolkit", "rknn-toolkit2==2.3.2", "--save-facts", str(saved))
+    observed = json.loads(saved.read_text())
+    (board,) = observed["devices"]
+    log = LogSource(_scanned(tmp_path, RUNTIME_LOG + "E RKNN: Invalid RKNN model version 6\n"))
+    sources = [log, FactsFileSource(str(saved))] if log_first else [FactsFileSource(str(saved)), log]
+    facts, rows = gather(sources, facts={})
+    (merged,) = facts["devices"]
+    assert merged["librknn_runtime"] == board["librknn_runtime"] != "1.4.0"  # observed wins over the log
+    assert facts["log"]["model_version"] == "6" and facts["host"] == observed["host"]
+    assert any("1.4.0" in note and "before an update" in note for note in log.notes), log.notes
+
+
+def test_a_log_alone_gives_its_own_facts(tmp_path):
+    from rknn_envcheck.explain.facts_from_log import facts_from_log
+    from rknn_envcheck.pipeline import LogSource
+
+    scanned = _scanned(tmp_path, RUNTIME_LOG)
+    log = LogSource(scanned)
+    facts, rows = gather([log], {"schema": "rknn-envcheck/facts/1", "host": {}, "devices": []})
+    assert (facts, rows) == (facts_from_log(scanned)[0], []) and not log.host_observed and "hostname" not in facts
+
+
+def test_the_pipeline_module_costs_explain_no_start_up():
+    """explain imports the pipeline for its log: the thread pool, the facts model and the board
+    gathering stay unimported until a source needs them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, rknn_envcheck.pipeline as p; "
+            "print(sorted(m for m in ('concurrent.futures', 'rknn_envcheck.facts', 'rknn_envcheck.gather') if m in sys.modules)); "
+            "print(p.START_IF_USB != p.START_EXPLICIT)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent).stdout.split("\n")
+    assert out[:2] == ["[]", "True"]
+
+
+def test_the_default_fill_keeps_what_a_replace_source_gave():
+    class Giving(FactsSource):
+        live = False
+
+        def __init__(self, merge, given):
+            self.merge, self.given = merge, given
+
+        def collect(self, facts):
+            facts.update(self.given)
+            return []
+
+    filler = Giving("fill", {"host": {"python": "log"}, "devices": [{"serial": "L"}], "log": {"source": "x"}})
+    facts, _rows = gather([filler, Giving("replace", {"host": {"python": "seen"}})], facts={"devices": []})
+    assert facts == {"host": {"python": "seen"}, "devices": [{"serial": "L"}], "log": {"source": "x"}}

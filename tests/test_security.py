@@ -113,7 +113,8 @@ def _poisoned_cache(matrix_dir: Path, cache_dir: Path, version: str) -> Path:
     path = cache_dir / f"matrix-{digest}.marshal"
     import marshal
 
-    path.write_bytes(marshal.dumps((digest, (tables, meta, real.sources, real.extras))))
+    blobs = {name: marshal.dumps(rows) for name, rows in tables.items()}  # cache format 4: one blob per table
+    path.write_bytes(marshal.dumps((digest, (blobs, meta, real.sources, real.extras))))
     path.chmod(0o600)
     return path
 

@@ -92,3 +92,135 @@ def test_zip_archives_mutated(tmp_path, data):
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
     cut = data.draw(st.integers(4, len(raw)))
     _judge(tmp_path, bytes(raw[:cut]), "m.pt")
+
+
+# --- TFLite (FlatBuffers) and TensorFlow GraphDef / SavedModel readers ---
+def _tflite_bytes() -> bytes:
+    from tflite_build import build_tflite
+
+    return build_tflite(ops=("CONV_2D", "GELU"), custom=("Nms",), inputs=(("x", [1, 8, 8, 3], [-1, 8, 8, 3]),), weights_bytes=256)
+
+
+def _tf_bytes(kind: str) -> bytes:
+    from tf_protos import conv_graph, saved_model
+
+    # "streamed": a Const node above tf_reader.SMALL_NODE, so the streaming NodeDef path is fuzzed too
+    graph = conv_graph(explicit_paddings=True, input_dims=(-1, 8, 8, 3), weights_bytes=70_000 if kind == "streamed" else 256)
+    return (saved_model(graph, function_ops=("Relu6",)) if kind == "saved" else graph).SerializeToString()
+
+
+@FUZZ
+@given(data=st.data())
+def test_tflite_mutated_and_truncated(tmp_path, data):
+    raw = bytearray(_tflite_bytes())
+    for _ in range(data.draw(st.integers(1, 8))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    raw[4:8] = b"TFL3"  # keep it recognised, so the FlatBuffers walk itself is fuzzed
+    _judge(tmp_path, bytes(raw[:data.draw(st.integers(8, len(raw)))]), "m.tflite")
+
+
+@FUZZ
+@given(tail=st.binary(max_size=300))
+def test_tflite_identifier_with_random_tables(tmp_path, tail):
+    _judge(tmp_path, tail[:4].ljust(4, b"\0") + b"TFL3" + tail[4:], "m.tflite")
+
+
+@FUZZ
+@given(data=st.data())
+def test_tensorflow_graphs_mutated_and_truncated(tmp_path, data):
+    raw = bytearray(_tf_bytes(data.draw(st.sampled_from(["graph", "saved", "streamed"]))))
+    for _ in range(data.draw(st.integers(1, 6))):
+        raw[data.draw(st.integers(3, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    _judge(tmp_path, bytes(raw[:data.draw(st.integers(6, len(raw)))]), "m.pb")
+
+
+def test_tensorflow_and_tflite_samples_are_models(tmp_path):
+    assert _judge(tmp_path, _tflite_bytes(), "m.tflite").operators == {"CONV_2D": 1, "GELU": 1}
+    assert _judge(tmp_path, _tf_bytes("graph"), "g.pb").tf_kind == "graphdef"
+    assert _judge(tmp_path, _tf_bytes("saved"), "s.pb").tf_kind == "savedmodel"
+
+
+# --- Keras config.json / HDF5 attributes (model/keras_reader.py) and torch .data/version archives ---
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=6),
+                     lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.sampled_from(["layers", "class_name", "config", "x"]), kids, max_size=4),
+                     max_leaves=40)
+
+
+@FUZZ
+@given(config=_JSON)
+def test_keras_config_of_any_shape(tmp_path, config):
+    import json
+    import zipfile
+
+    path = tmp_path / "k.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.0.0"}))
+        archive.writestr("config.json", json.dumps(config))
+    result = _judge(tmp_path, path.read_bytes(), "m.keras")
+    assert isinstance(result, SourceModel) and all(isinstance(k, str) for k in result.keras_layers)
+
+
+@FUZZ
+@given(data=st.data())
+def test_keras_h5_mutated_and_truncated(tmp_path, data):
+    import pytest
+
+    pytest.importorskip("h5py")
+    from test_source_model_keras import keras_h5
+
+    raw = bytearray(keras_h5(tmp_path / "base.h5").read_bytes())
+    for _ in range(data.draw(st.integers(1, 8))):
+        raw[data.draw(st.integers(8, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    _judge(tmp_path, bytes(raw[:data.draw(st.integers(9, len(raw)))]), "m.h5")
+
+
+@FUZZ
+@given(version=st.binary(max_size=12), member=st.sampled_from(["version", ".data/version"]))
+def test_torch_version_record_of_any_bytes(tmp_path, version, member):
+    from test_source_model_torch import archive
+
+    result = _judge(tmp_path, archive(tmp_path / "a.pt", version, member).read_bytes(), "m.pt")
+    assert isinstance(result, ModelFileError) or result.archive_version is not None and result.archive_version >= 0
+
+
+# ---- the two-file formats: Caffe, Darknet, MXNet (model/caffe_reader.py, darknet_reader.py, mxnet_reader.py)
+
+def _two_file_samples(tmp_path) -> dict:
+    from test_source_model_caffe import write_pair
+    from test_source_model_darknet import YOLO_TINY, write_weights
+    from test_source_model_mxnet import params, symbol
+
+    prototxt, caffemodel = write_pair(tmp_path, stem="fuzz")
+    return {"net.prototxt": prototxt.read_bytes(), "net.caffemodel": caffemodel.read_bytes(), "net.cfg": YOLO_TINY.encode(),
+            "net.weights": write_weights(tmp_path / "w.weights", floats=16).read_bytes(), "net-symbol.json": symbol().encode(),
+            "net-0000.params": params()}
+
+
+def test_the_two_file_samples_are_models(tmp_path):
+    for name, data in _two_file_samples(tmp_path).items():
+        model = _judge(tmp_path, data, name)
+        assert isinstance(model, SourceModel) and model.role and not model.renamed, name
+
+
+@FUZZ
+@given(data=st.data())
+def test_two_file_formats_mutated_and_truncated(tmp_path, data):
+    samples = _two_file_samples(tmp_path)
+    name = data.draw(st.sampled_from(sorted(samples)))
+    raw = bytearray(samples[name])
+    for _ in range(data.draw(st.integers(0, 6))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    _judge(tmp_path, bytes(raw[:data.draw(st.integers(1, len(raw)))]), name)
+
+
+@FUZZ
+@given(tail=st.binary(max_size=300), prefix=st.sampled_from([b"\x0a\x03net\xa2\x06", b"\x0a\x03net\x12", b"\x12\x01\x00\x00\x00\x00\x00\x00"
+                                                             b"\x00\x00\x00\x00\x00\x00\x00\x00", b"\x00\x00\x00\x00\x02\x00\x00\x00"]))
+def test_two_file_binary_prefixes_with_random_tails(tmp_path, prefix, tail):
+    _judge(tmp_path, prefix + tail, "m.bin")
+
+
+@FUZZ
+@given(text=st.text(alphabet="{}<>[]:;,#'\"\\ \n_ablyertinpu0123456789.-", max_size=400))
+def test_prototxt_shaped_text(tmp_path, text):
+    _judge(tmp_path, ("name: 'fuzz'\nlayer {" + text).encode(), "m.prototxt")

@@ -113,9 +113,9 @@ def env_port() -> int | None:
     if text.isascii() and text.isdigit() and 0 < int(text) < 65536:
         return int(text)
     from rknn_envcheck.errors import UsageError
-    from rknn_envcheck.render.common import cut
+    from rknn_envcheck.inputlimits import MAX_SHOWN, cut
 
-    raise UsageError(f"environment variable ANDROID_ADB_SERVER_PORT={cut(repr(value))} is not a TCP port number (1-65535), "
+    raise UsageError(f"environment variable ANDROID_ADB_SERVER_PORT={cut(repr(value), MAX_SHOWN)} is not a TCP port number (1-65535), "
                      "as adb also requires; unset it (unset ANDROID_ADB_SERVER_PORT) or set it to the adb server's port, e.g. 5037")
 
 

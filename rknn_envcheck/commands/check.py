@@ -21,4 +21,6 @@ def run(args) -> int:
     report = evaluate(facts, matrix, command=f"check --facts {args.facts}", toolkit=args.toolkit)
     if not (facts.get("host") or facts.get("devices")):
         report.notes.append("the facts file has neither host facts nor devices: nothing to judge")
+        report.if_nothing_judged = ("save facts that hold something to judge: rknn-envcheck host --save-facts FILE "
+                                    "(this PC) or rknn-envcheck device --all --save-facts FILE (the boards), then check that file")
     return emit(report, args)

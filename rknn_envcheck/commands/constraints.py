@@ -5,10 +5,12 @@ import sys
 
 
 def add_arguments(parser) -> None:
+    from rknn_envcheck.options import output_path
+
     parser.add_argument("--toolkit", metavar="V", required=True, help="the toolkit release, e.g. rknn-toolkit2==2.3.2")
     parser.add_argument("--python", metavar="X.Y", help="the Python you will install into (default: this one)")
     parser.add_argument("--platform", metavar="P", help="linux_x86_64, linux_aarch64, linux_armv7l, win_amd64 or macosx_x86_64 (default: this machine)")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of standard output")
+    parser.add_argument("-o", "--output", metavar="FILE", type=output_path, help="write to FILE (atomically) instead of standard output")
     parser.add_argument("--matrix", metavar="DIR")
 
 

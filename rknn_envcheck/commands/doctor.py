@@ -9,7 +9,9 @@ def add_arguments(parser) -> None:
     add_board_arguments(parser, single=False)
     parser.add_argument("--python", metavar="PATH", help="inspect this interpreter; without it the active virtual or conda environment is inspected, else python3 on PATH")
     parser.add_argument("--toolkit", metavar="V", help="judge for this toolkit (e.g. rknn-toolkit2==2.3.2) instead of the installed one")
-    parser.add_argument("--model", metavar="FILE", action="append", help="also preflight this model against every board: .rknn, or ONNX/PyTorch/Keras against the toolkit (repeatable)")
+    parser.add_argument("--model", metavar="FILE", action="extend", nargs="+",
+                        help="also preflight these models against every board: .rknn, or source models against the toolkit "
+                             "(repeatable; a Caffe/Darknet/MXNet structure file and its weights file are one model)")
     parser.add_argument("--no-boards", action="store_true", help="check the host only")
     add_output_options(parser)
 
@@ -69,10 +71,9 @@ def _source_preflight(report, source, facts, matrix, toolkit) -> None:
 
 def _read_models(paths) -> list:
     """The headers of the --model files (ModelFileError: exit 2 before anything is judged)."""
-    from rknn_envcheck.commands.model import _read_rknn
-    from rknn_envcheck.model.source import read_source_model
+    from rknn_envcheck.commands.model import read_models
 
-    return [read_source_model(path) or _read_rknn(path) for path in paths]
+    return read_models(paths)
 
 
 def _preflight(report, info, facts, matrix, toolkit) -> None:

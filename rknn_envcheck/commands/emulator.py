@@ -14,6 +14,8 @@ DEMO_PROFILES = ["rk1808-1.7.5", "rk3588-2.3.2", "rk3588-mixed-server-runtime"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from rknn_envcheck.options import output_path
+
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
     p = sub.add_parser("list", help="list the shipped board profiles (and the faults with --faults)")
@@ -29,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_limit_arguments(p)
     p = sub.add_parser("from-facts", help="turn a saved facts file's board into a profile (replay a reported board)")
     p.add_argument("facts", metavar="FACTS.json")
-    p.add_argument("-o", "--output", required=True, metavar="PROFILE.toml")
+    p.add_argument("-o", "--output", required=True, metavar="PROFILE.toml", type=output_path)
     p.add_argument("--serial", help="which device of the facts file (needed when it holds several)")
     p.add_argument("--force", action="store_true", help="overwrite PROFILE.toml if it exists")
     p = sub.add_parser("sysroot", help="write a profile's files to DIR (for `device --local --sysroot DIR`)")
@@ -37,15 +39,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("dir", metavar="DIR")
 
 
+IDLE_TIMEOUT_MAX_S = 86400.0  # a day: idle connections are closed well before it by any client's keepalive
+
+
 def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     from rknn_envcheck.emulator.limits import Limits
+    from rknn_envcheck.options import seconds
 
     d = Limits()
     g = parser.add_argument_group("limits", "what clients may use; see docs/emulator.md (Limits)")
     g.add_argument("--max-connections", type=int, metavar="N",
                    help=f"open connections for all boards together; more are closed at once (default {d.max_connections})")
-    g.add_argument("--handshake-timeout", type=float, metavar="S", help=f"seconds a new connection has to send CNXN (default {d.handshake_timeout:g})")
-    g.add_argument("--idle-timeout", type=float, metavar="S",
+    g.add_argument("--handshake-timeout", type=seconds(), metavar="S", help=f"seconds a new connection has to send CNXN (default {d.handshake_timeout:g})")
+    g.add_argument("--idle-timeout", type=seconds(IDLE_TIMEOUT_MAX_S), metavar="S",
                    help=f"close a connection without packets, streams or TCP keepalives for S seconds (default {d.idle_timeout:g})")
     g.add_argument("--shell-cpu-seconds", type=int, metavar="S", help=f"CPU time of one shell command line (default {d.shell_cpu_seconds})")
     g.add_argument("--shell-output-cap", metavar="SIZE", help="bytes one command line may produce, e.g. 16M (default 8M)")

@@ -21,9 +21,9 @@ def add_arguments(parser) -> None:
     add_output_options(parser)
 
 
-def _observed_facts(args, matrix) -> tuple[dict | None, list]:
-    """Facts from --facts / --host / boards (the pipeline's sources); None when nothing but the log is given."""
-    from rknn_envcheck.pipeline import BoardsSource, FactsFileSource, HostSource, gather
+def _observed_sources(args, matrix) -> list:
+    """The pipeline's sources for --facts / --host / boards (none when only the log is given)."""
+    from rknn_envcheck.pipeline import BoardsSource, FactsFileSource, HostSource
 
     sources = []
     if args.facts:
@@ -32,10 +32,7 @@ def _observed_facts(args, matrix) -> tuple[dict | None, list]:
         sources.append(HostSource(None, 10.0, matrix=matrix))
     if args.id or args.all or args.emulate or args.local:
         sources.append(BoardsSource(args, matrix, listing_as_facts=False))
-    if not sources:
-        return None, []
-    facts, connection_checks = gather(sources, {"schema": "rknn-envcheck/facts/1", "host": {}, "devices": []})
-    return facts, connection_checks
+    return sources
 
 
 def _start_grep(stream, name: str, matrix_dir: str | None):
@@ -109,7 +106,7 @@ def _input_notes(result) -> list[str]:
     if info.cr_only:
         what.append("CR line ends")
     if getattr(info, "scanner", "python") == "grep":
-        what.append("needles found by grep -F")
+        what.append("needles found by grep")
     if info.forced_cuts:
         what.append(f"{info.forced_cuts} over-long line(s) cut at 1 MiB (binary data?)")
     if getattr(info, "stream_limited", False):
@@ -221,32 +218,40 @@ def run(args) -> int:
 
 
 def _prefetch() -> None:
-    """Import what _report needs while grep runs (each ~1-27 ms; together ~40 ms of start-up)."""
+    """Import what _report needs while grep runs (each ~1-27 ms; together ~40 ms of start-up),
+    and compile the citation registry's family patterns (re caches them for the renderer's own
+    registry): ~70 ms of the report's work moved into grep's time on the bench log."""
     import importlib
 
     for module in ("rknn_envcheck.commands._common", "rknn_envcheck.evaluate", "rknn_envcheck.explain.diagnose",
-                   "rknn_envcheck.explain.facts_from_log", "rknn_envcheck.render", "rknn_envcheck.rules.device"):
+                   "rknn_envcheck.explain.facts_from_log", "rknn_envcheck.pipeline", "rknn_envcheck.render", "rknn_envcheck.rules.device",
+                   "rknn_envcheck.explain.wheeltags", "rknn_envcheck.fixplan", "rknn_envcheck.rules.connection", "packaging.version"):
         importlib.import_module(module)
+    from rknn_envcheck.citations import default_registry
+
+    default_registry().families  # noqa: B018 - compiles the family patterns into re's cache
 
 
 def _report(args, result, messages, name: str) -> int:
     from rknn_envcheck.commands._common import emit, load_matrix_for
     from rknn_envcheck.explain.diagnose import diagnose, nothing_recognised, subject_for
-    from rknn_envcheck.explain.facts_from_log import facts_from_log, merge_facts
+    from rknn_envcheck.pipeline import LogSource, gather
 
     matrix = load_matrix_for(args)
-    observed, connection_checks = _observed_facts(args, matrix)
-    log_facts, notes = facts_from_log(result)
-    facts, merge_notes = merge_facts(observed, log_facts)
+    log = LogSource(result)  # a "fill" source: what --facts/--host/boards observe wins over the log
+    facts, connection_checks = gather(_observed_sources(args, matrix) + [log], {"schema": "rknn-envcheck/facts/1", "host": {}, "devices": []})
     log_checks = diagnose(result, messages, facts, name, matrix)
-    report = _judge(facts, matrix, observed is not None and bool((observed or {}).get("host")))
+    report = _judge(facts, matrix, log.host_observed)
     subject = subject_for(name)
     if not log_checks and not report.checks and not connection_checks:
         # version lines alone, nothing to judge them with: `unknown`, never "all clear (no checks ran)"
         log_checks.append(nothing_recognised(name, result.lines, subject, len(result.findings)))
     report.checks[:0] = connection_checks + log_checks
+    from rknn_envcheck.explain.fixups import reconcile
+
+    reconcile(report.checks)  # one verdict per component: no `ok` row beside a failing one
     report.subjects = {subject: f"Log {name}", **report.subjects}
-    report.notes[:0] = _input_notes(result) + notes + merge_notes
+    report.notes[:0] = _input_notes(result) + log.notes
     report.notes.append(f"known messages: {messages.path} (version {messages.version}, {messages.date})")
     return emit(report, args)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def add_arguments(parser) -> None:
-    from rknn_envcheck.options import add_output_options
+    from rknn_envcheck.options import add_output_options, seconds
 
     parser.add_argument("--python", metavar="PATH",
                         help="inspect this interpreter (a venv's bin/python, a conda env, python3.6); without it the active "
@@ -15,7 +15,7 @@ def add_arguments(parser) -> None:
                              "PATH, pyenv, conda, ~/.virtualenvs, pipenv, poetry, ./.venv, ./venv")
     parser.add_argument("--toolkit", metavar="V",
                         help="judge for a toolkit you are about to install, e.g. rknn-toolkit2==2.3.2 or rknn-toolkit 1.7.5")
-    parser.add_argument("--timeout", metavar="SECONDS", type=float, default=10.0,
+    parser.add_argument("--timeout", metavar="SECONDS", type=seconds(), default=10.0,
                         help="give up on the --python interpreter after this long (default 10)")
     add_output_options(parser)
 
@@ -25,8 +25,6 @@ def run(args) -> int:
     from rknn_envcheck.errors import UsageError
     from rknn_envcheck.pipeline import HostSource, gather
 
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout {args.timeout:g}: must be a positive number of seconds")
     if getattr(args, "all_pythons", False):
         from rknn_envcheck.commands.host_all import run_all_pythons
 

@@ -32,6 +32,8 @@ def run_all_pythons(args) -> int:
     if not found:
         report.notes.append("no Python on this machine has an RKNN toolkit or its frameworks (onnx with torch or tensorflow) "
                             "installed: looked on PATH, in pyenv, conda, ~/.virtualenvs, WORKON_HOME, pipenv, poetry, ./.venv and ./venv")
+        report.if_nothing_judged = ("no environment to judge was found; judge one Python with: rknn-envcheck host --python PATH "
+                                    "(or activate its venv and run: rknn-envcheck host)")
     for env, (probe, problem) in zip(found, results):
         _judge_one(report, env, probe, problem, system_host, facts, matrix, args.toolkit)
     return emit(report, args)

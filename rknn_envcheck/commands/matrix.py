@@ -8,9 +8,11 @@ MATRIX_FORMATS = ("text", "markdown", "html")
 
 
 def add_arguments(parser) -> None:
+    from rknn_envcheck.options import output_path
+
     parser.add_argument("--line", choices=["toolkit1", "toolkit2"], help="only this toolkit line (default both)")
     parser.add_argument("--format", choices=MATRIX_FORMATS, default="text", help="text (default), markdown, or one self-contained HTML page")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    parser.add_argument("-o", "--output", metavar="FILE", type=output_path, help="write to FILE instead of standard output")
     parser.add_argument("--facts", metavar="FILE", help="highlight the toolkit, Python and boards of this facts file (--save-facts)")
     parser.add_argument("--matrix", metavar="DIR", help="use the matrix files in DIR instead of the shipped set")
 

@@ -6,10 +6,12 @@ MERGE_FORMATS = ("text", "markdown", "json")
 
 
 def add_arguments(parser) -> None:
+    from rknn_envcheck.options import output_path
+
     parser.add_argument("files", metavar="FILE.json", nargs="+", help="facts files (--save-facts) or JSON reports (--json)")
     parser.add_argument("--format", choices=MERGE_FORMATS, default="text", help="output format (default text)")
     parser.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the table to FILE instead of standard output")
+    parser.add_argument("-o", "--output", metavar="FILE", type=output_path, help="write the table to FILE instead of standard output")
     parser.add_argument("--matrix", metavar="DIR", help="judge facts files with the matrix files in DIR")
 
 
@@ -48,8 +50,23 @@ def load_document(path: str, judge):
         if isinstance(data.get("hostname"), str) and not facts.get("hostname"):
             facts = {**facts, "hostname": data["hostname"]}
         return path, facts, _report_checks(data, path)
-    raise UsageError(f"{path}: not a facts file or a JSON report of rknn-envcheck (its 'schema' is {str(schema)[:60]!r}; "
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: is {_json_kind(data)}, not a facts or report object "
+                         "(save one with `--save-facts FILE` or `--json -o FILE`)")
+    raise UsageError(f"{path}: not a facts file or a JSON report of rknn-envcheck (its 'schema' is {cut(repr(schema))}; "
                      f"expected {FACTS_PREFIX}N or {REPORT_PREFIX}N)")
+
+
+def _json_kind(value) -> str:
+    if isinstance(value, list):
+        return "a JSON list"
+    if isinstance(value, str):
+        return "a JSON string"
+    if isinstance(value, bool):
+        return "a JSON boolean"
+    if isinstance(value, (int, float)):
+        return "a JSON number"
+    return "JSON null" if value is None else "not a JSON object"
 
 
 def run(args) -> int:

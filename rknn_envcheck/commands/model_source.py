@@ -1,4 +1,4 @@
-"""`rknn-envcheck model FILE.onnx|.pt|.keras`: judge a source model against the converting toolkit.
+"""`rknn-envcheck model FILE…` for source models: judge each against the converting toolkit.
 
 The toolkit is `--toolkit V`, else the one in the `--facts` file's host, else the one installed
 in `--python PATH` (default: this Python), gathered by the same host source as `host`.
@@ -28,23 +28,31 @@ def _toolkit(args, matrix, facts: dict | None):
     return (tuple(found) if found else None), f"installed toolkit in {where}", dict(host.get("packages") or {})
 
 
-def run_source(args, model, pick_board) -> int:
+def run_sources(args, models: list, pick_board) -> int:
     from rknn_envcheck.commands._common import emit, load_matrix_for
-    from rknn_envcheck.report import Report, run_guarded
-    from rknn_envcheck.rules.source_model import judge_source_model
+    from rknn_envcheck.report import Report
 
     matrix = load_matrix_for(args)
     # Board sources (and the pipeline module) only when a board is asked for: startup time counts.
     device, facts = pick_board(args, matrix) if (args.facts or args.device or args.emulate) else (None, None)
-    toolkit, how, packages = _toolkit(args, matrix, facts if args.facts else None)
     report = Report(command="model", matrix_version=matrix.version, matrix_date=matrix.date, facts=facts)
-    subject = f"model:{model.path}"
-    heading = f"Model: {model.path} — {model.summary()}"
-    if toolkit:
-        heading += f" · converted with {toolkit[0]} {toolkit[1]} ({how})"
-    if device is not None:
-        heading += f" · board {device.get('serial') or '?'} ({device.get('chip') or 'chip unknown'})"
-    report.subjects[subject] = heading
-    report.extend(run_guarded("model", "Source model preflight", subject,
-                              lambda: judge_source_model(model, toolkit, how, packages, device, matrix)))
+    add_source_models(report, args, models, matrix, device, facts)
     return emit(report, args)
+
+
+def add_source_models(report, args, models: list, matrix, device: dict | None, facts: dict | None) -> None:
+    """One subject per source model, judged against the toolkit found once for all of them."""
+    from rknn_envcheck.report import run_guarded
+    from rknn_envcheck.rules.source_model import judge_source_model
+
+    toolkit, how, packages = _toolkit(args, matrix, facts if args.facts else None)
+    for model in models:
+        subject = f"model:{model.path}"
+        heading = f"Model: {model.path} — {model.summary()}"
+        if toolkit:
+            heading += f" · converted with {toolkit[0]} {toolkit[1]} ({how})"
+        if device is not None:
+            heading += f" · board {device.get('serial') or '?'} ({device.get('chip') or 'chip unknown'})"
+        report.subjects[subject] = heading
+        report.extend(run_guarded("model", "Source model preflight", subject,
+                                  lambda model=model: judge_source_model(model, toolkit, how, packages, device, matrix)))

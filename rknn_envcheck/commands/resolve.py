@@ -44,5 +44,13 @@ def run(args) -> int:
                      for c in cands if c.fits and c is not best],
         "rejected": [{"candidate": f"{c.package}=={c.version}", "reasons": c.reasons} for c in cands if not c.fits],
     }
+    if best is None:
+        from rknn_envcheck.resolver_ways import ways_out
+        from rknn_envcheck.shellcmd import cmd
+
+        # A dead end names the one-step changes after which a release fits (each verified).
+        result["ways_out"] = [{"change": w["change"], "fits": w["fits"], "command": cmd(*w["argv"]).display()}
+                              for w in ways_out(matrix, toolkit=args.toolkit, chip_name=inputs.get("chip"), runtime=inputs.get("runtime"),
+                                                python=inputs["python"], platform=inputs["platform"])]
     sys.stdout.write(render_resolution(result, args.format, args.verbose))
     return 0 if best else 1

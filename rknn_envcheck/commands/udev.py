@@ -75,6 +75,8 @@ def run(args) -> int:
             stream.flush()
         else:
             report.notes.extend(line for line in outcome.lines if line.strip())
+        if outcome.action == "dry-run" and not install_code:
+            install_code = _predicted_exit_code(args, root, usb_ids, outcome, report if fmt != "text" else None)
         if outcome.action in ("dry-run", "refused", "not-linux") and fmt == "text":
             return install_code
         if outcome.action in ("dry-run", "refused", "not-linux"):
@@ -90,6 +92,36 @@ def run(args) -> int:
                               lambda: build_checks(root, args.group, usb_ids)))
     code = emit(report, args)
     return install_code or code
+
+
+def _predicted_exit_code(args, root, usb_ids, outcome, report) -> int:
+    """The exit code the real `--install` would end with: its re-check, judged on the rules as
+    they would be with the planned file written, answered as root (the dry run shows a sudo line)
+    unless this user can write the rules directory itself (then the install runs as this user)."""
+    import os
+    from pathlib import Path
+
+    from rknn_envcheck.inputlimits import cut
+    from rknn_envcheck.report import Report, run_guarded
+    from rknn_envcheck.udev.status import build_checks
+
+    planned = {Path(outcome.target): outcome.planned_text} if outcome.planned_text is not None else None
+    as_root = None if os.access(Path(outcome.target).parent, os.W_OK) else True
+    predicted = Report(command="udev", checks=run_guarded(
+        "udev.rules", "udev rules for Rockchip USB", "udev",
+        lambda: build_checks(root, args.group, usb_ids, planned=planned, as_root=as_root)))
+    code = predicted.exit_code(getattr(args, "strict", False))
+    problems = [c for c in predicted.checks if c.status not in ("ok", "skipped")]
+    line = (f"After it, the re-check would report {len(problems)} problem(s): "
+            + "; ".join(f"[{c.status}] {c.title}: {cut(c.message, 200)}" for c in problems) + f" (exit code {code})") if problems else \
+        f"After it, the re-check would report no problem (exit code {code})."
+    if report is None:
+        sys.stdout.write(line + "\n")
+    else:
+        # JSON & co.: the predicted checks themselves, so the report's exit_code is the process's
+        report.notes.append(line + "; the checks below are that prediction, nothing was changed")
+        report.extend(predicted.checks)
+    return code
 
 
 def _render_notes_only(report, args) -> str:

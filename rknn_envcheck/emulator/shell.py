@@ -3,6 +3,7 @@
 Supported: `;` `&&` `||` `|` `&`(as `;`), redirections `>` `>>` `<` `2>` `2>&1` `>&2` `&>`,
 single/double quotes, backslash, `$?` `$VAR` `${VAR}`, `NAME=value` prefixes, globs (`*` `?` `[...]`).
 Not supported (answered with a clear error, status 2): `$(...)`, backticks, if/for/while/case, subshells.
+Reading the script (tokens, pipelines) is shell_syntax.py; this module runs what it read.
 
 The shell is pure: it never sleeps. `sleep` records a delay event, so the ADB server can wait
 with asyncio and the in-process board with time.sleep, and output keeps its order around it.
@@ -10,10 +11,11 @@ with asyncio and the in-process board with time.sleep, and output keeps its orde
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional
 
 from rknn_envcheck.emulator.limits import Budget, OutputCapExceeded
+from rknn_envcheck.emulator.shell_syntax import Command, ShellSyntaxError, Word, parse
 from rknn_envcheck.emulator.vfs import ANDROID_PATH, LINUX_PATH, StorageFull
 
 # Exit status of a command line stopped by the output cap: 128 + SIGXFSZ, what a shell reports
@@ -22,224 +24,10 @@ STATUS_OUTPUT_CAP = 153
 UNLIMITED = 1 << 62
 
 
-class ShellSyntaxError(Exception):
-    pass
-
-
 class ExitShell(Exception):
     def __init__(self, status: int):
         self.status = status
 
-
-# ---------------------------------------------------------------- lexing
-
-@dataclass
-class Word:
-    # segments: (kind, text, quoted) with kind "lit" or "var"
-    segments: List[Tuple[str, str, bool]] = field(default_factory=list)
-
-    def add(self, kind: str, text: str, quoted: bool) -> None:
-        self.segments.append((kind, text, quoted))
-
-
-@dataclass
-class Redir:
-    fd: int
-    op: str            # ">", ">>", "<", ">&"
-    target: object     # Word, or int for ">&"
-
-
-@dataclass
-class Command:
-    words: List[Word] = field(default_factory=list)
-    redirs: List[Redir] = field(default_factory=list)
-
-
-OPERATORS = ("&&", "||", ";", "|", "&", "\n")
-_SPECIAL = set(" \t\n;&|<>")
-_VAR_START = set("?$#!@*0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-def _read_var(s: str, i: int) -> Tuple[Optional[str], int]:
-    """At s[i] == '$': return (name, next index) or (None, i+1) for a literal '$'."""
-    j = i + 1
-    if j < len(s) and s[j] == "{":
-        end = s.find("}", j)
-        if end < 0:
-            raise ShellSyntaxError("missing }")
-        return s[j + 1:end], end + 1
-    if j < len(s) and s[j] == "(":
-        raise ShellSyntaxError("command substitution $(...) is not supported by the emulated shell")
-    if j < len(s) and s[j] in "?$#!@*0123456789":
-        return s[j], j + 1
-    k = j
-    while k < len(s) and (s[k].isalnum() or s[k] == "_"):
-        k += 1
-    return (s[j:k], k) if k > j else (None, j)
-
-
-def tokenize(s: str) -> List[object]:
-    """Tokens: Word, operator strings, or ('redir', fd, op) tuples followed by their target."""
-    tokens: List[object] = []
-    i, n = 0, len(s)
-    word: Optional[Word] = None
-
-    def flush():
-        nonlocal word
-        if word is not None:
-            tokens.append(word)
-            word = None
-
-    while i < n:
-        c = s[i]
-        if c in " \t":
-            flush(); i += 1; continue
-        if c == "#" and word is None:
-            while i < n and s[i] != "\n":
-                i += 1
-            continue
-        if c == "`":
-            raise ShellSyntaxError("backtick command substitution is not supported by the emulated shell")
-        # redirection, possibly with a leading fd digit that is a whole word so far
-        if c in "<>" or (c == "&" and s.startswith("&>", i)):
-            fd = None
-            if word is not None and len(word.segments) == 1 and word.segments[0][0] == "lit" \
-                    and not word.segments[0][2] and word.segments[0][1].isdigit():
-                fd = int(word.segments[0][1]); word = None
-            flush()
-            if s.startswith("&>", i):
-                tokens.append(("redir", 1, ">")); tokens.append(("dup", 2, 1)); i += 2; continue
-            if c == "<":
-                tokens.append(("redir", 0 if fd is None else fd, "<")); i += 1; continue
-            op = ">>" if s.startswith(">>", i) else ">"
-            i += len(op)
-            if op == ">" and i < n and s[i] == "&":
-                j = i + 1
-                while j < n and s[j].isdigit():
-                    j += 1
-                if j == i + 1:
-                    raise ShellSyntaxError("bad fd duplication after >&")
-                tokens.append(("dup", 1 if fd is None else fd, int(s[i + 1:j])))
-                i = j
-                continue
-            tokens.append(("redir", 1 if fd is None else fd, op))
-            continue
-        if c in ";&|\n":
-            flush()
-            two = s[i:i + 2]
-            if two in ("&&", "||"):
-                tokens.append(two); i += 2
-            else:
-                tokens.append(c); i += 1
-            continue
-        if word is None:
-            word = Word()
-        if c == "'":
-            end = s.find("'", i + 1)
-            if end < 0:
-                raise ShellSyntaxError("unterminated quoted string")
-            word.add("lit", s[i + 1:end], True); i = end + 1
-        elif c == '"':
-            i += 1
-            buf = ""
-            while True:
-                if i >= n:
-                    raise ShellSyntaxError("unterminated quoted string")
-                ch = s[i]
-                if ch == '"':
-                    i += 1; break
-                if ch == "\\" and i + 1 < n and s[i + 1] in '$`"\\\n':
-                    buf += s[i + 1]; i += 2; continue
-                if ch == "`":
-                    raise ShellSyntaxError("backtick command substitution is not supported by the emulated shell")
-                if ch == "$":
-                    name, j = _read_var(s, i)
-                    if name is not None:
-                        if buf:
-                            word.add("lit", buf, True); buf = ""
-                        word.add("var", name, True); i = j; continue
-                buf += ch; i += 1
-            word.add("lit", buf, True)
-            if not word.segments:
-                word.add("lit", "", True)
-        elif c == "\\":
-            if i + 1 < n:
-                if s[i + 1] != "\n":
-                    word.add("lit", s[i + 1], True)
-                i += 2
-            else:
-                i += 1
-        elif c == "$":
-            name, j = _read_var(s, i)
-            if name is None:
-                word.add("lit", "$", False); i += 1
-            else:
-                word.add("var", name, False); i = j
-        else:
-            j = i
-            while j < n and s[j] not in _SPECIAL and s[j] not in "'\"\\$`":
-                j += 1
-            word.add("lit", s[i:j], False); i = j
-    flush()
-    return tokens
-
-
-_KEYWORDS = {"if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac", "function"}
-
-
-def parse(s: str) -> List[Tuple[Optional[str], List[Command]]]:
-    """Returns [(connector, pipeline)], connector None/';'/'&&'/'||' relating to the previous one."""
-    tokens = tokenize(s)
-    result: List[Tuple[Optional[str], List[Command]]] = []
-    pipeline: List[Command] = []
-    cmd = Command()
-    connector: Optional[str] = None
-    i = 0
-
-    def end_command():
-        nonlocal cmd
-        if not cmd.words and not cmd.redirs:
-            raise ShellSyntaxError("syntax error: unexpected operator")
-        pipeline.append(cmd)
-        cmd = Command()
-
-    while i < len(tokens):
-        tok = tokens[i]
-        if isinstance(tok, Word):
-            if not cmd.words and len(tok.segments) == 1 and not tok.segments[0][2] and tok.segments[0][1] in _KEYWORDS | {"(", "{"}:
-                raise ShellSyntaxError(f"`{tok.segments[0][1]}` blocks are not supported by the emulated shell")
-            cmd.words.append(tok)
-        elif isinstance(tok, tuple) and tok[0] == "dup":
-            cmd.redirs.append(Redir(tok[1], ">&", tok[2]))
-        elif isinstance(tok, tuple):
-            if i + 1 >= len(tokens) or not isinstance(tokens[i + 1], Word):
-                raise ShellSyntaxError("syntax error: redirection without a file name")
-            cmd.redirs.append(Redir(tok[1], tok[2], tokens[i + 1]))
-            i += 1
-        elif tok == "|":
-            end_command()
-        else:  # ; & \n && ||
-            if cmd.words or cmd.redirs:
-                end_command()
-            elif pipeline or tok in ("&&", "||"):
-                raise ShellSyntaxError(f"syntax error: unexpected {tok!r}")
-            if pipeline:
-                result.append((connector, pipeline))
-                pipeline = []
-            connector = tok if tok in ("&&", "||") else ";"
-        i += 1
-    if cmd.words or cmd.redirs:
-        end_command()
-    elif pipeline:
-        raise ShellSyntaxError("syntax error: unexpected end of file")
-    if pipeline:
-        result.append((connector, pipeline))
-    elif connector in ("&&", "||"):
-        raise ShellSyntaxError("syntax error: unexpected end of file")
-    return result
-
-
-# ---------------------------------------------------------------- execution
 
 class Target:
     budget: Budget

@@ -9,6 +9,7 @@ loaded it) is cross-checked here.
 """
 from __future__ import annotations
 
+from rknn_envcheck.explain.fixups import applicable_causes, human_title, installed_line, one_pip, pip_conflict_fix
 from rknn_envcheck.explain.messages import MessageSet
 from rknn_envcheck.explain.scan import Finding, ScanResult
 from rknn_envcheck.report import FAIL, UNKNOWN, WARN, Check, Fix
@@ -177,7 +178,7 @@ def _installs(command) -> bool:
 
 def _restarts(command) -> bool:
     argv = [str(a) for a in getattr(command, "argv", ()) or ()]
-    return any("restart_rknn" in a or a.endswith("rknn_server &") for a in argv)
+    return any("restart_rknn" in a or a.endswith("rknn_server &") or a == "killall rknn_server" for a in argv)
 
 
 def _on_serial(command, serial: str):
@@ -197,17 +198,22 @@ def log_board(facts: dict) -> dict | None:
     return next((d for d in devices if d.get("serial") == "log"), devices[0] if devices else None)
 
 
-def board_plan(facts: dict, matrix):
-    """The install plan of the log's board for this whole report (None: no board to plan for)."""
+def board_plan(facts: dict, matrix, line_hint: str | None = None):
+    """The install plan of the log's board for this whole report (None: no board to plan for); a
+    log naming no board gets a generic board of `line_hint` (the line the message's files are of)."""
     from rknn_envcheck.evaluate import host_toolkit
     from rknn_envcheck.fixplan import board_toolkit, plan_for
 
-    board = log_board(facts)
-    if board is None or matrix is None:
+    if matrix is None:
         return None
+    board = log_board(facts)
+    if board is None:
+        if line_hint is None:
+            return None
+        board = {"serial": "log"}
     # the toolkit evaluate() judges this board for, so the log rows and the board rows agree
     toolkit = board_toolkit(board, host_toolkit(facts, matrix, facts.get("judged_for")), bool(facts.get("judged_for")))
-    return plan_for(facts, board, toolkit, matrix)
+    return plan_for(facts, board, toolkit, matrix, line_hint)
 
 
 def finding_check(finding: Finding, messages: MessageSet, facts: dict, subject: str, matrix=None) -> Check:
@@ -218,15 +224,18 @@ def finding_check(finding: Finding, messages: MessageSet, facts: dict, subject: 
     if finding.count > 1:
         text += f" Seen {finding.count} times, first at line {finding.first.line_no}."
     commands = list(message.commands)
-    if message.causes:
-        ranked = rank_causes(message.causes, facts)
+    causes, left_out = applicable_causes(message.causes, facts) if message.causes else ([], 0)
+    if causes:
+        ranked = rank_causes(causes, facts)
         text += "\n" + _causes_text(ranked)
+        if left_out:
+            text += f"\n  ({left_out} cause(s) of the list apply only to another toolkit line or OS than this report's and are left out)"
         for cause in ranked:
             if not cause["ruled_out"] and cause["check"] and cause["check"] not in commands:
                 commands.append(cause["check"])
     fix_text = message.fix or "see the meaning above"
     if any(_installs(c) for c in commands):
-        plan = board_plan(facts, matrix)
+        plan = board_plan(facts, matrix, installed_line(commands, _installs))
         if plan is not None and plan.release:
             install = plan.install_fix()
             planned = {getattr(c, "argv", None) for c in install.commands}
@@ -234,7 +243,8 @@ def finding_check(finding: Finding, messages: MessageSet, facts: dict, subject: 
             # pushes) would run before the new files are there, so only its checks stay, first
             commands = [c for c in commands if not _installs(c) and not _restarts(c) and getattr(c, "argv", None) not in planned]
             commands += list(install.commands)
-            fix_text += f" For board {plan.device.get('serial') or 'of this log'}: {install.text}"
+            serial = plan.device.get("serial")
+            fix_text += f" For {'board ' + str(serial) if serial not in (None, 'log') else 'the board of this log'}: {install.text}"
     observed_boards = [d for d in facts.get("devices") or [] if d.get("serial") not in (None, "log")]
     if len(observed_boards) == 1:
         from rknn_envcheck.fixplan import board_serial
@@ -242,12 +252,13 @@ def finding_check(finding: Finding, messages: MessageSet, facts: dict, subject: 
         serial = board_serial(observed_boards[0])  # the planner's serial (its placeholder for an emulated board)
         if serial:
             commands = [_on_serial(c, serial) for c in commands]  # one serial per board, as the plan's commands
+    commands = one_pip(commands, facts)
     if observed_boards and any(getattr(c, "argv", ("",))[0] == "adb" and not _installs(c) for c in commands):
         # The message data can only give generic board paths; the checks of the observed board
         # below name the exact files, paths and serial for its chip and OS.
         fix_text += f" (generic commands; for board {observed_boards[0].get('serial')} the board checks below give the exact ones)"
     return Check(
-        id=f"log.{message.id}", title=message.id.replace("_", " "), status=status, component=message.component,
+        id=f"log.{message.id}", title=human_title(message), status=status, component=message.component,
         subject=subject, observed=finding.first.text, how=f"log line {finding.first.line_no}",
         expected=message.fix or None, rule=f"messages.toml [{message.id}]", source=message.source, message=text,
         fix=Fix(fix_text, commands), evidence=_evidence(finding),
@@ -283,8 +294,9 @@ def cross_checks(facts: dict, findings: dict, subject: str, matrix=None) -> list
                 fix=_plan_fix(facts, matrix, f"update librknnrt and rknn_server on the board to {mt.base_version} or newer")))
     model_chip, board_chip = log.get("model_chip"), _field(facts, "device.chip")
     if model_chip and board_chip and "model_platform_mismatch" not in findings:
-        same = model_chip.upper() == str(board_chip).upper() or {model_chip.upper(), str(board_chip).upper()} == {"RK3566", "RK3568"}
-        if not same:
+        from rknn_envcheck.rules.chips import model_runs_on
+
+        if not model_runs_on(matrix, model_chip, board_chip):
             checks.append(Check(
                 "log.model_chip_vs_board", "model target vs board", FAIL, component="model", subject=subject,
                 observed=f"model for {model_chip}, board {board_chip}", how=how.get("model_chip", "log"), expected=f"model for {board_chip}",
@@ -296,7 +308,7 @@ def cross_checks(facts: dict, findings: dict, subject: str, matrix=None) -> list
             observed=f"user {log['hal_user']}, kernel {log['hal_kernel']}", how=f"{how.get('hal_user')}; {how.get('hal_kernel')}",
             expected="the same galcore version in user space and kernel", rule="update the driver's user part and galcore.ko together",
             source="TS-1.7.5 §8 HAL user/kernel version", message="the NPU user-space driver and galcore.ko come from different releases",
-            fix=_plan_fix(facts, matrix, "push the drivers of one rknpu release (user libraries and galcore.ko) and reboot")))
+            fix=_galcore_fix(facts, matrix)))
     return checks
 
 
@@ -316,6 +328,14 @@ def _galcore_differ(user: str, kernel: str) -> bool:
     return user_key != kernel_key
 
 
+def _galcore_fix(facts: dict, matrix) -> Fix:
+    """One rknpu release's user part and galcore.ko together: the report's one plan (commands even for an unknown chip)."""
+    plan = board_plan(facts, matrix, "rknn-toolkit")
+    if plan is None:
+        return Fix("push the drivers of one rknpu release (user libraries and galcore.ko) and reboot")
+    return plan.install_fix()
+
+
 def _plan_fix(facts: dict, matrix, fallback: str) -> Fix:
     """The board's planned install (the release the whole report needs), or words when no board
     is known to plan for."""
@@ -325,10 +345,12 @@ def _plan_fix(facts: dict, matrix, fallback: str) -> Fix:
     return plan.install_fix()
 
 
-def _with_log_values(check: Check, finding: Finding) -> Check:
+def _with_log_values(check: Check, finding: Finding, facts: dict) -> Check:
     """Fixes that need a value only the log gives (the board's chip of `This rknn model is for X,
     but current platform is Y`): built from the extracted value with repr, never from a placeholder."""
     groups = finding.first.groups
+    if finding.message.id == "pip_toolkit_requires_incompatible" and groups.get("requirement"):
+        check.fix = pip_conflict_fix(groups, facts)
     if finding.message.id == "model_platform_mismatch" and groups.get("board_chip"):
         export = _re_export(groups["board_chip"].lower())
         # the data's commands here only show the chip: labelled as checks, after the fix
@@ -362,7 +384,7 @@ def diagnose(result: ScanResult, messages: MessageSet, facts: dict, name: str, m
     subject = subject_for(name)
     problems = [f for f in result.ordered() if f.message.kind in ("error", "warning")]
     context = [f for f in result.ordered() if f.message.kind == "context"]
-    checks = [_with_log_values(finding_check(f, messages, facts, subject, matrix), f) for f in problems]
+    checks = [_with_log_values(finding_check(f, messages, facts, subject, matrix), f, facts) for f in problems]
     if not problems:
         checks += [finding_check(f, messages, facts, subject, matrix) for f in context]
     checks += cross_checks(facts, result.findings, subject, matrix)

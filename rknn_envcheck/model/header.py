@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import struct
 from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
@@ -100,17 +99,10 @@ class ModelInfo:
 
 def read_model_info(path) -> ModelInfo:
     """Read the header of `path`; raise ModelFileError naming what is wrong."""
+    from rknn_envcheck.inputlimits import refuse_non_regular
+
     path_text = os.fspath(path)
-    try:
-        st = os.stat(path_text)
-    except FileNotFoundError:
-        raise ModelFileError(f"model file {path_text} does not exist") from None
-    except OSError as exc:
-        raise ModelFileError(f"cannot read model file {path_text}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ModelFileError(f"model file {path_text} is a directory; expected a .rknn file exported by rknn.export_rknn()")
-    if not stat.S_ISREG(st.st_mode):
-        raise ModelFileError(f"model file {path_text} is not a regular file; expected a .rknn file")
+    refuse_non_regular(path_text, "model file", expected="a .rknn file exported by rknn.export_rknn()", error=ModelFileError)
     try:
         handle = open(path_text, "rb")
     except OSError as exc:

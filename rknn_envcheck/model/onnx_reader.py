@@ -15,6 +15,9 @@ from typing import BinaryIO
 from rknn_envcheck.model.protowire import I32, I64, LEN, MAX_DEPTH, VARINT, Stream, WireError, _varint, fields, signed64, text
 from rknn_envcheck.model.source import SourceModel
 
+# NodeProto keys (field << 3 | LEN) of input (1), output (2), name (3), op_type (4), doc_string (6):
+# the fields a node without attributes or domain is made of
+_PLAIN_NODE_KEYS = frozenset((0x0A, 0x12, 0x1A, 0x22, 0x32))
 MAX_NODES = 2_000_000  # far above real graphs; a bound on the op-type walk of a hostile file
 _DEFAULT_DOMAINS = ("", "ai.onnx")
 
@@ -63,30 +66,115 @@ def read_onnx(handle: BinaryIO, path: str, size: int) -> SourceModel:
 
 
 def _read_graph(handle, start: int, end: int, model: SourceModel, initializers: set, inputs: list) -> None:
+    """The graph's fields in one tight loop over the Stream's window (not its generic field
+    iterator): a graph has tens of thousands of nodes, and the generator, the window check and the
+    copy of each node cost more than the node itself (12,000 nodes: ~180 ms → see docs/decisions.md).
+    A node that lies inside the window is parsed in place; one across its edge is read by itself."""
     stream = Stream(handle, start, end)
-    for number, wire, value, length in stream:
-        if wire != LEN:
-            continue
-        if number == 1:  # NodeProto: small, read whole (from the stream's window: no system call)
-            model.node_count += 1
-            if model.node_count > MAX_NODES:
-                raise WireError(f"more than {MAX_NODES} nodes")
-            _read_node(stream.read(value, length, "a node"), model, 1)
-        elif number == 5:  # TensorProto initializer: stream it, skip payload fields
-            model.initializer_count += 1
-            _read_initializer(handle, value, value + length, model, initializers, stream)
-        elif number == 11:
-            inputs.append(_read_input(stream.read(value, length, "a graph input")))
+    buf, at = stream._buf, stream._at
+    counts = model.op_bytes
+    pos = start
+    while pos < end:
+        index = pos - at
+        if index < 0 or index + 20 > len(buf) and at + len(buf) < end:
+            index = stream._window(pos, min(20, end - pos))
+            buf, at = stream._buf, stream._at
+        limit = min(len(buf), index + 20)
+        if index >= limit:
+            raise WireError(f"the file ends at byte {at + len(buf)}, inside the graph (truncated file?)")
+        key = buf[index]
+        key, index = _varint(buf, index, limit) if key >= 0x80 else (key, index + 1)
+        number, wire = key >> 3, key & 7
+        if number == 0:
+            raise WireError(f"field number 0 at byte {pos}")
+        if wire == LEN:
+            length = buf[index] if index < limit else 0x80
+            length, index = (length, index + 1) if length < 0x80 else _varint(buf, index, limit)
+            offset = at + index
+            if length > end - offset:
+                raise WireError(f"field {number} at byte {offset}: length {length} runs past the end of its message "
+                                f"({end - offset} bytes left; truncated file?)")
+            pos = offset + length
+            if number == 1:  # NodeProto: small; parsed where it lies in the window
+                if index + length > len(buf):
+                    _count_node(model)
+                    _read_node(stream.read(offset, length, "a node"), model, 1)
+                    continue
+                # the run of nodes that follows lies in the window too: walked here, one after the
+                # other (key 0x0A and a one-byte length: a node under 128 bytes); the common node
+                # (input 1, output 2, name 3, op_type 4, doc 6) inline, anything else — attributes,
+                # a domain, long fields — through _read_node
+                window = len(buf)
+                while True:
+                    model.node_count += 1
+                    if model.node_count > MAX_NODES:
+                        raise WireError(f"more than {MAX_NODES} nodes")
+                    node_end, cursor, op_type = index + length, index, None
+                    while cursor < node_end:
+                        key, size = buf[cursor], buf[cursor + 1] if cursor + 1 < node_end else 0x80
+                        if size >= 0x80 or key not in _PLAIN_NODE_KEYS or size > node_end - cursor - 2:
+                            op_type = None
+                            break
+                        if key == 0x22:
+                            op_type = buf[cursor + 2:cursor + 2 + size]
+                        cursor += 2 + size
+                    if op_type is None or cursor != node_end:
+                        _read_node(buf, model, 1, index, node_end)
+                    else:
+                        counts[op_type] = counts.get(op_type, 0) + 1
+                    if pos >= end or node_end + 2 > window or buf[node_end] != 0x0A:
+                        break
+                    length = buf[node_end + 1]
+                    if length >= 0x80 or node_end + 2 + length > window or pos + 2 + length > end:
+                        break
+                    index, offset = node_end + 2, pos + 2
+                    pos = offset + length
+            elif number == 5:  # TensorProto initializer: its header from the window, payload fields skipped
+                model.initializer_count += 1
+                if not _initializer_in_window(buf, index, index + length, initializers):
+                    _read_initializer(handle, offset, pos, model, initializers, stream)
+            elif number == 11:
+                inputs.append(_read_input(stream.read(offset, length, "a graph input")))
+        elif wire == VARINT:
+            _, index = _varint(buf, index, limit)
+            pos = at + index
+        elif wire in (I64, I32):
+            pos = at + index + (8 if wire == I64 else 4)
+            if pos > end:
+                raise WireError(f"field {number}: fixed{64 if wire == I64 else 32} runs past the end")
+        else:
+            raise WireError(f"field {number} at byte {pos}: wire type {wire} (groups or invalid)")
 
 
-def _read_node(buf, model: SourceModel, depth: int) -> None:
-    """op_type (4), domain (7) and attribute subgraphs (5) of one NodeProto; a tight loop, since a
-    graph has tens of thousands of nodes and only these fields matter."""
+def _count_node(model: SourceModel) -> None:
+    model.node_count += 1
+    if model.node_count > MAX_NODES:
+        raise WireError(f"more than {MAX_NODES} nodes")
+
+
+def _read_node(buf, model: SourceModel, depth: int, pos: int = 0, end: int | None = None) -> None:
+    """op_type (4), domain (7) and attribute subgraphs (5) of one NodeProto in buf[pos:end]; a
+    tight loop, since a graph has tens of thousands of nodes and only these fields matter."""
     if depth > MAX_DEPTH:
         raise WireError(f"subgraphs nested deeper than {MAX_DEPTH} levels")
-    op_type, domain, pos, end = b"", "", 0, len(buf)
+    if end is None:
+        end = len(buf)
+    op_type, domain = b"", ""
     while pos < end:
         key = buf[pos]
+        if key < 0x80 and key & 7 == LEN:  # every NodeProto field is LEN with a one-byte key
+            length = buf[pos + 1] if pos + 1 < end else 0x80
+            length, pos = (length, pos + 2) if length < 0x80 else _varint(buf, pos + 1, end)
+            if length > end - pos:
+                raise WireError(f"node field {key >> 3}: length {length} runs past the end of the node")
+            if key == 0x22:  # op_type (4)
+                op_type = buf[pos:pos + length]  # decoded once per op type below, not once per node
+            elif key == 0x3A:  # domain (7)
+                domain = text(buf[pos:pos + length])
+            elif key == 0x2A:  # AttributeProto (5): follow g (6) and graphs (11)
+                _read_attribute(buf, pos, pos + length, model, depth)
+            pos += length
+            continue
         key, pos = _varint(buf, pos, end) if key >= 0x80 else (key, pos + 1)
         wire = key & 7
         if wire == LEN:
@@ -94,15 +182,13 @@ def _read_node(buf, model: SourceModel, depth: int) -> None:
             length, pos = (length, pos + 1) if length < 0x80 else _varint(buf, pos, end)
             if length > end - pos:
                 raise WireError(f"node field {key >> 3}: length {length} runs past the end of the node")
-            number = key >> 3
+            number = key >> 3  # a key written in more bytes than needed still names its field
             if number == 4:
-                op_type = buf[pos:pos + length]  # decoded once per op type below, not once per node
+                op_type = buf[pos:pos + length]
             elif number == 7:
                 domain = text(buf[pos:pos + length])
-            elif number == 5:  # AttributeProto: follow g (6) and graphs (11)
-                for f, w, v in fields(buf, pos, pos + length):
-                    if f in (6, 11) and w == LEN:
-                        _read_subgraph(v, model, depth + 1)
+            elif number == 5:
+                _read_attribute(buf, pos, pos + length, model, depth)
             pos += length
         elif wire == VARINT:
             _, pos = _varint(buf, pos, end)
@@ -117,6 +203,14 @@ def _read_node(buf, model: SourceModel, depth: int) -> None:
     counts[key] = counts.get(key, 0) + 1
 
 
+def _read_attribute(buf, pos: int, end: int, model: SourceModel, depth: int) -> None:
+    """The subgraphs of one AttributeProto (g 6, graphs 11); as `fields` would walk it, without a
+    generator per attribute (most nodes of a real graph carry a few attributes)."""
+    for number, wire, value in fields(buf, pos, end):
+        if number in (6, 11) and wire == LEN:
+            _read_subgraph(value, model, depth + 1)
+
+
 def _read_subgraph(buf, model: SourceModel, depth: int) -> None:
     if depth > MAX_DEPTH:
         raise WireError(f"subgraphs nested deeper than {MAX_DEPTH} levels")
@@ -124,6 +218,52 @@ def _read_subgraph(buf, model: SourceModel, depth: int) -> None:
         if number == 1 and wire == LEN:
             model.node_count += 1
             _read_node(bytes(value), model, depth)
+
+
+def _initializer_in_window(buf, cursor: int, end: int, initializers: set) -> bool:
+    """The common initializer — dims, data_type, name, then one payload that ends the tensor —
+    read from the window without a Stream (1,000 initializers: ~20 ms → ~8 ms). False, with
+    nothing recorded, for anything else (external data, fields after a payload outside the
+    window, a malformed field): _read_initializer then reads it and says what is wrong."""
+    window = len(buf)
+    limit = end if end < window else window
+    name = ""
+    try:
+        while cursor < end:
+            if cursor + 11 > limit and end > window:
+                return False  # the next field header may lie outside the window
+            key = buf[cursor]
+            if key >= 0x80:
+                return False
+            cursor += 1
+            wire = key & 7
+            if wire == LEN:
+                length = buf[cursor]
+                length, cursor = (length, cursor + 1) if length < 0x80 else _varint(buf, cursor, limit)
+                if length > end - cursor:
+                    return False
+                if key == 0x42:  # name (8)
+                    if cursor + min(length, 65536) > window:
+                        return False
+                    name = text(buf[cursor:cursor + min(length, 65536)])
+                elif key == 0x6A:  # external_data (13): names a file; the general reader records it
+                    return False
+                cursor += length
+            elif wire == VARINT:
+                if buf[cursor] < 0x80:
+                    cursor += 1
+                else:
+                    _, cursor = _varint(buf, cursor, limit)
+            elif wire in (I64, I32):
+                cursor += 8 if wire == I64 else 4
+            else:
+                return False
+    except (WireError, IndexError):
+        return False
+    if cursor != end:
+        return False
+    initializers.add(name)
+    return True
 
 
 def _read_initializer(handle, start: int, end: int, model: SourceModel, initializers: set, graph: Stream) -> None:

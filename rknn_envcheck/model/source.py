@@ -4,9 +4,12 @@
 unreadable file of a recognised format, and returns None when the content is none of the
 formats below (the caller then tries `.rknn`, and refuses the file naming every format tried).
 
-Formats read here: ONNX (onnx_reader.py, bounded protobuf), PyTorch zip archives and Keras
+Formats read here: ONNX (onnx_reader.py, bounded protobuf), TFLite (tflite_reader.py, bounded
+FlatBuffers), TensorFlow GraphDef / SavedModel (tf_reader.py), PyTorch zip archives and Keras
 `.keras` zips (zip_reader.py: the central directory and small members only, pickles never
-unpickled), Keras HDF5 by its signature (h5py is not needed to recognise it).
+unpickled), Keras HDF5 by its signature (h5py is not needed to recognise it), and the two-file
+formats Caffe, Darknet and MXNet (model/pairs.py: each file by content; a structure file and its
+weights file are paired into one model by pair_models).
 """
 from __future__ import annotations
 
@@ -17,8 +20,13 @@ from dataclasses import asdict, dataclass, field
 from rknn_envcheck.model.header import ModelFileError
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-FORMATS_TRIED = "ONNX, PyTorch (zip), Keras (.keras zip, HDF5 .h5), RKNN"
-_EXTENSIONS = {"onnx": (".onnx",), "pytorch": (".pt", ".pth", ".torchscript", ".ptl"), "keras": (".keras", ".h5", ".hdf5")}
+FORMATS_TRIED = ("ONNX, PyTorch (zip), Keras (.keras zip, HDF5 .h5), TFLite, TensorFlow (GraphDef .pb, SavedModel directory), "
+                 "Caffe (.prototxt, .caffemodel), Darknet (.cfg, .weights), MXNet (-symbol.json, .params), RKNN")
+_EXTENSIONS = {"onnx": (".onnx",), "pytorch": (".pt", ".pth", ".torchscript", ".ptl"), "keras": (".keras", ".h5", ".hdf5"),
+               "tflite": (".tflite",), "tensorflow": (".pb",),
+               # two-file formats: "format/role" (model/pairs.py)
+               "caffe/structure": (".prototxt", ".pbtxt"), "caffe/weights": (".caffemodel",), "darknet/structure": (".cfg",),
+               "darknet/weights": (".weights", ".weight"), "mxnet/structure": (".json",), "mxnet/weights": (".params",)}
 
 
 @dataclass
@@ -47,6 +55,35 @@ class SourceModel:
     torchscript: bool | None = None  # True: code/ + constants.pkl; False: a pickled module or state dict
     pickle_globals: list = field(default_factory=list)  # module.name pairs named by the data.pkl opcodes
     keras_version: str = ""
+    # TFLite (tflite_reader.py); operators/inputs/node_count/producer (the description) shared with ONNX
+    schema_version: int | None = None
+    custom_ops: list = field(default_factory=list)  # custom_code of CUSTOM operator codes
+    tensor_types: dict = field(default_factory=dict)  # TensorType name -> tensors of the main subgraph
+    # TensorFlow GraphDef / SavedModel (tf_reader.py); operators = NodeDef op types, inputs = Placeholders
+    tf_kind: str = ""  # graphdef / savedmodel
+    tf_producer: int | None = None  # GraphDef versions.producer (TF_GRAPH_DEF_VERSION of the writer)
+    tf_min_consumer: int | None = None
+    tf_version: str = ""  # SavedModel meta_info_def.tensorflow_version
+    tf_stripped_default_attrs: bool = False
+    saved_model_tags: list = field(default_factory=list)
+    op_attrs: dict = field(default_factory=dict)  # op type -> attribute names seen on its nodes
+    # Caffe / Darknet / MXNet, two files each (caffe_reader.py, darknet_reader.py, mxnet_reader.py; paired in pairs.py);
+    # operators = layer types / .cfg sections / symbol ops, node_count = layers, inputs as for ONNX
+    role: str = ""  # "structure" (.prototxt / .cfg / -symbol.json) or "weights" (.caffemodel / .weights / .params)
+    weights_path: str = ""  # the weights file given with this structure file ("" = not given)
+    weights_how: str = ""
+    weights_version: str = ""  # Darknet .weights header major.minor.revision; MXNet NDArray format of the .params
+    weights_detail: str = ""
+    activations: dict = field(default_factory=dict)  # Darknet: activation= values -> layers
+    legacy_layers: list = field(default_factory=list)  # Caffe: "V1 (`layers`) in FILE" / V0
+    legacy_input: list = field(default_factory=list)  # Caffe: NetParameter-level input / input_dim / input_shape fields
+    layer_names_invalid: list = field(default_factory=list)  # Caffe layer names beginning with "_"
+    round_mode_layers: list = field(default_factory=list)  # Caffe pooling_param round_mode users
+    mxnet_version: int | None = None  # symbol attrs mxnet_version (10500 = 1.5.0)
+    # Keras (.keras config.json / .h5 root attributes through h5py: model/keras_reader.py); keras_version is above
+    keras_layers: dict = field(default_factory=dict)  # layer class_name -> count (InputLayer and containers left out)
+    keras_backend: str = ""
+    keras_unread: str = ""  # why the version and layers were not read (h5py missing, weights-only file); "" = read
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -60,8 +97,21 @@ class SourceModel:
         elif self.format == "pytorch":
             kind = {True: "TorchScript module", False: "pickled module / state dict (not TorchScript)", None: "zip archive"}[self.torchscript]
             text = f"PyTorch {kind}, archive file-format version {self.archive_version if self.archive_version is not None else '?'}"
+        elif self.format == "tflite":
+            text = (f"TFLite model, schema version {self.schema_version}, {self.node_count} operators, "
+                    f"{len(self.operators)} builtin operator types" + (f", custom {', '.join(self.custom_ops)}" if self.custom_ops else ""))
+        elif self.format == "tensorflow":
+            kind = "SavedModel" if self.tf_kind == "savedmodel" else "frozen GraphDef"
+            text = (f"TensorFlow {kind}, GraphDef producer {self.tf_producer if self.tf_producer is not None else '?'}"
+                    + (f", written by TensorFlow {self.tf_version}" if self.tf_version else "")
+                    + f", {self.node_count} nodes, {len(self.operators)} op types")
+        elif self.role:
+            from rknn_envcheck.model.pairs import describe
+
+            text = describe(self)
         else:
-            text = f"Keras model ({'HDF5' if self.how.startswith('HDF5') else '.keras zip'})" + (f", Keras {self.keras_version}" if self.keras_version else "")
+            text = (f"Keras model ({'HDF5' if self.how.startswith('HDF5') else '.keras zip'})" + (f", Keras {self.keras_version}" if self.keras_version else "")
+                    + (f", {sum(self.keras_layers.values())} layers of {len(self.keras_layers)} classes" if self.keras_layers else ""))
         return text + (f" — {self.renamed}" if self.renamed else "")
 
 
@@ -71,6 +121,8 @@ def read_source_model(path) -> SourceModel | None:
         st = os.stat(path_text)
     except OSError:
         return None  # the .rknn reader words missing/unreadable files
+    if stat.S_ISDIR(st.st_mode):
+        return _read_saved_model_dir(path_text)
     if not stat.S_ISREG(st.st_mode):
         return None
     try:
@@ -91,8 +143,19 @@ def _dispatch(handle, head: bytes, path: str, size: int) -> SourceModel | None:
 
         model = read_zip_model(path, size)
     elif head.startswith(HDF5_MAGIC):
-        model = SourceModel(path=path, size=size, format="keras", framework="keras",
-                            how="HDF5 signature at byte 0 (a Keras .h5 model); layers not read: h5py is not used")
+        from rknn_envcheck.model.keras_reader import read_keras_h5
+
+        model = SourceModel(path=path, size=size, format="keras", framework="keras", how="HDF5 signature at byte 0 (a Keras .h5 model)")
+        read_keras_h5(model)  # h5py when importable, else model.keras_unread says why not
+    elif head[4:8] == b"TFL3":
+        from rknn_envcheck.model.tflite_reader import TFLiteError, read_tflite
+
+        try:
+            model = read_tflite(handle, path, size)
+        except TFLiteError as exc:
+            raise ModelFileError(f"model file {path} looks like a TensorFlow Lite model (identifier TFL3 at byte 4) but is not readable: {exc}") from None
+    elif _looks_like_tensorflow(handle, head):
+        model = _read_tensorflow(handle, head, path, size)
     elif looks_like_onnx(head):
         try:
             model = read_onnx(handle, path, size)
@@ -101,13 +164,57 @@ def _dispatch(handle, head: bytes, path: str, size: int) -> SourceModel | None:
         except RecursionError:
             raise ModelFileError(f"model file {path}: ONNX graph nested too deeply") from None
     else:
-        return None
+        from rknn_envcheck.model.pairs import read_two_file_model
+
+        model = read_two_file_model(handle, head, path, size)  # Caffe / Darknet / MXNet, or None
+        if model is None:
+            return None
     _note_renamed(model)
     return model
 
 
+def _looks_like_tensorflow(handle, head: bytes) -> bool:
+    from rknn_envcheck.model.tf_reader import looks_like_graphdef, looks_like_saved_model
+
+    return looks_like_saved_model(head) or looks_like_graphdef(handle)
+
+
+def _read_tensorflow(handle, head: bytes, path: str, size: int, shown: str | None = None) -> SourceModel:
+    from rknn_envcheck.model.protowire import WireError
+    from rknn_envcheck.model.tf_reader import looks_like_saved_model, read_graphdef, read_saved_model
+
+    saved = looks_like_saved_model(head)
+    try:
+        return read_saved_model(handle, path, size, shown) if saved else read_graphdef(handle, path, size)
+    except WireError as exc:
+        kind = "a TensorFlow SavedModel (saved_model.proto)" if saved else "a TensorFlow GraphDef (graph.proto)"
+        raise ModelFileError(f"model file {path} looks like {kind} but is not readable: {exc}") from None
+
+
+def _read_saved_model_dir(directory: str) -> SourceModel:
+    """`model DIR`: a TensorFlow SavedModel directory is read through its saved_model.pb."""
+    from rknn_envcheck.model.tf_reader import looks_like_saved_model, saved_model_file
+
+    pb = saved_model_file(directory)
+    if not os.path.isfile(pb):
+        text = " (a text-format saved_model.pbtxt is not read)" if os.path.isfile(pb + "txt") else ""
+        raise ModelFileError(f"{directory} is a directory but not a TensorFlow SavedModel: looked for {pb}, which is missing{text}; "
+                             f"give a model file, or a SavedModel directory")
+    try:
+        with open(pb, "rb", buffering=0) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            head = handle.read(64)
+            if not looks_like_saved_model(head):
+                raise ModelFileError(f"{pb} is not a SavedModel protobuf (saved_model_schema_version 1 and meta_graphs expected)")
+            return _read_tensorflow(handle, head, pb, size, shown=directory)
+    except OSError as exc:
+        raise ModelFileError(f"cannot read {pb}: {exc.strerror or exc}") from None
+
+
 def _note_renamed(model: SourceModel) -> None:
+    if model.tf_kind == "savedmodel":
+        return  # a directory (or its saved_model.pb): no extension to compare
     extension = os.path.splitext(model.path)[1].lower()
-    expected = _EXTENSIONS.get(model.format, ())
+    expected = _EXTENSIONS.get(f"{model.format}/{model.role}") or _EXTENSIONS.get(model.format, ())
     if extension not in expected:
         model.renamed = f"named {extension or 'without an extension'} but its content is {model.format} (expected {', '.join(expected)})"

@@ -62,6 +62,7 @@ def _read_archive(archive: zipfile.ZipFile, path: str, size: int) -> SourceModel
             model.keras_version = str(json.loads(_small(archive, names["metadata.json"], path)).get("keras_version") or "")
         except (ValueError, AttributeError):
             model.keras_version = ""
+        model.keras_layers = _keras_layers(archive, names["config.json"], path)
         return model
     model = SourceModel(path=path, size=size, format="pytorch", framework="torch")
     parts = [name.split("/") for name in names]
@@ -89,6 +90,18 @@ def _read_archive(archive: zipfile.ZipFile, path: str, size: int) -> SourceModel
         how.append("data.pkl opcodes read with pickletools (never unpickled)")
     model.how = "; ".join(how)
     return model
+
+
+def _keras_layers(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> dict:
+    from rknn_envcheck.model.keras_reader import MAX_CONFIG_BYTES, layer_classes
+
+    if info.file_size > MAX_CONFIG_BYTES:
+        raise ModelFileError(f"model file {path}: config.json declares {info.file_size} bytes; at most {MAX_CONFIG_BYTES >> 20} MiB expected")
+    with archive.open(info) as member:
+        data = member.read(MAX_CONFIG_BYTES + 1)
+    if len(data) > MAX_CONFIG_BYTES:  # the central directory understated it
+        raise ModelFileError(f"model file {path}: config.json inflates past {MAX_CONFIG_BYTES >> 20} MiB")
+    return layer_classes(data.decode("utf-8", "replace"), f"model file {path} (config.json)")
 
 
 def _pickle_globals(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> list:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 
 def render(report, fmt: str = "text", verbose: bool = False, strict: bool = False) -> str:
+    from rknn_envcheck.render.common import prose_cited
+
+    report = prose_cited(report)
     if fmt == "junit":
         from rknn_envcheck.render.junit import render_junit
 

@@ -9,16 +9,12 @@ from rknn_envcheck.shellcmd import UNSAFE_CHARS, escape_unsafe
 
 def grouped(report) -> list[tuple[str, str, list]]:
     """(subject, heading, checks) in the report's subject order, then any subject not declared."""
-    order = list(report.subjects)
+    order = list(dict.fromkeys(list(report.subjects) + [c.subject for c in report.checks]))
+    # One pass over the checks (a scan per subject was quadratic: 2,000 boards took 6 s here).
+    by_subject: dict = {subject: [] for subject in order}
     for check in report.checks:
-        if check.subject not in order:
-            order.append(check.subject)
-    groups = []
-    for subject in order:
-        checks = [c for c in report.checks if c.subject == subject]
-        heading = report.subjects.get(subject) or subject
-        groups.append((subject, heading, checks))
-    return groups
+        by_subject[check.subject].append(check)
+    return [(subject, report.subjects.get(subject) or subject, by_subject[subject]) for subject in order]
 
 
 def verdict(checks) -> str:
@@ -47,9 +43,18 @@ def summary_line(report, strict: bool = False) -> str:
         head = f"{problems} problem{'s' if problems != 1 else ''}"
     elif unknown:
         head = "no problems found, but some things could not be checked"
+    elif report.judged_nothing():
+        # Never an empty "all clear" (exit 3): say what to run to get something judged.
+        if counts[SKIPPED]:
+            detail = f"{counts[SKIPPED]} skipped: {'none applies' if counts[SKIPPED] > 1 else 'it does not apply'} here"
+        hint = getattr(report, "if_nothing_judged", "") or NOTHING_JUDGED_HINT
+        return f"nothing was judged ({detail}); {hint}"
     else:
         head = "all clear"
     return f"{head} ({detail})"
+
+
+NOTHING_JUDGED_HINT = "run `rknn-envcheck` (the doctor: this PC, USB and every board) to check something"
 
 
 def describe(value) -> str:
@@ -105,8 +110,6 @@ def report_hostname(report) -> str:
 # board or a log says can move the cursor, recolour, retitle, reorder or forge a line. JSON keeps
 # the exact strings (json escapes controls itself).
 
-CUT_AT = 200
-
 
 def clean(text, keep_newlines: bool = False) -> str:
     """`text` with unsafe characters escaped; newlines kept only where the caller lays out
@@ -117,15 +120,6 @@ def clean(text, keep_newlines: bool = False) -> str:
     if keep_newlines and "\n" in text:
         return "\n".join(escape_unsafe(part) for part in text.split("\n"))
     return escape_unsafe(text)
-
-
-def cut(text, limit: int = CUT_AT) -> str:
-    """A value shown in an error message: escaped and at most `limit` characters (a 10 MB bad
-    environment variable is named, not echoed)."""
-    shown = clean(text)
-    if len(shown) <= limit:
-        return shown
-    return shown[: limit - 25] + f"... ({len(shown)} characters)"
 
 
 def clean_value(value):
@@ -179,9 +173,13 @@ def md_text(text) -> str:
     return "\n".join(_MD_SPECIAL.sub(r"\\\1", line) for line in clean(text, keep_newlines=True).split("\n"))
 
 
-def md_code(text) -> str:
-    """An inline code span that holds any text: the fence is longer than any backtick run inside."""
-    body = clean(text).replace("|", "\\|")  # GFM splits table cells on | even inside code spans
+def md_code(text, table: bool = False) -> str:
+    """An inline code span that holds any text: the fence is longer than any backtick run inside.
+    `table`: the span sits in a GFM table cell, which splits on `|` even inside code spans, so `|`
+    is escaped there; anywhere else CommonMark keeps a backslash in a code span literally."""
+    body = clean(text)
+    if table:
+        body = body.replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if body.startswith("`") or body.endswith("`") or not body.strip() else ""
@@ -210,3 +208,37 @@ def cited(source) -> str:
     from rknn_envcheck.citations import default_registry
 
     return default_registry().text(source)
+
+
+def prose_cited(report):
+    """A copy of `report` whose prose (message, expected, fix text) names documents, not registry
+    keys: "(seed §1.7.2 item 1)" → "(Rockchip RKNN-Toolkit Troubleshooting Guide … v1.4.0, §1.7.2
+    item 1)". Every format renders this copy, so JSON, text and markdown say the same."""
+    import copy
+    import dataclasses
+
+    from rknn_envcheck.citations import default_registry, render_inline
+    from rknn_envcheck.report import Fix
+
+    registry = default_registry()
+    memo: dict = {}  # rows of one report repeat their fix texts ("the same as …", one plan per board)
+
+    def inline(text):
+        if not isinstance(text, str) or "(" not in text:
+            return text
+        if text not in memo:
+            rendered = render_inline(text, registry)
+            memo[text] = text if rendered == text else rendered  # unchanged: the same object, no copy of the row
+        return memo[text]
+
+    clone = copy.copy(report)
+    checks = []
+    for c in report.checks:
+        fix = c.fix
+        if fix is not None and "(" in (fix.text or ""):
+            fix = Fix(text=inline(fix.text), commands=list(fix.commands))
+        expected, message = inline(c.expected), inline(c.message)
+        same = message is c.message and expected is c.expected and fix is c.fix
+        checks.append(c if same else dataclasses.replace(c, message=message, expected=expected, fix=fix))
+    clone.checks = checks
+    return clone

@@ -28,7 +28,7 @@ def _details(check, host_shell: str) -> str:
     if check.observed is not None or check.how:
         lines.append(f"observed: {describe(check.observed)}" + (f" (read from {check.how})" if check.how else ""))
     if check.expected is not None:
-        lines.append(f"expected: {describe(check.expected)}" + (f" (per {cited(check.source)})" if check.source else ""))
+        lines.append(f"expected: {describe(check.expected)}" + (f" ({'' if check.source.startswith('inferred from') else 'per '}{cited(check.source)})" if check.source else ""))
     elif check.source:
         lines.append(f"source: {cited(check.source)}")
     lines += [f"evidence: {item}" for item in check.evidence[:20]]

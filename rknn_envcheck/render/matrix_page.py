@@ -41,7 +41,11 @@ def _yours_lines(view_facts) -> list[str]:
     yours = yours_from_facts(view_facts)
     lines = []
     if yours.toolkit:
-        lines.append(f"toolkit: {yours.toolkit[0]} {yours.toolkit[1]}")
+        from rknn_envcheck.versions import try_parse
+
+        understood = try_parse(yours.toolkit[1]) is not None
+        lines.append(f"toolkit: {yours.toolkit[0]} {yours.toolkit[1]}"
+                     + ("" if understood else " (not a version this tool understands: no release row is marked)"))
     if yours.python:
         lines.append(f"Python {yours.python}" + (f" on {yours.platform}" if yours.platform else ""))
     for board in yours.boards:

@@ -22,8 +22,11 @@ def _text(result: dict, verbose: bool, markdown: bool) -> str:
     if best:
         out.append(f"Recommended: {best['package']}=={best['version']}")
         for fw in best["frameworks"]:
-            if fw["supported"] and (fw["specifier"] or fw["detail"]):
-                out.append(f"{bullet}{fw['framework']}: {fw['specifier'] or ''} {('(' + fw['detail'] + ')') if fw['detail'] else ''}".rstrip())
+            if fw["supported"] and fw["specifier"]:
+                out.append(f"{bullet}{fw['framework']}: {fw['specifier']}" + (f" ({fw['detail']})" if fw["detail"] else ""))
+            elif fw["supported"] and fw["detail"]:
+                # No version range in the vendor's table: the row names a format revision instead.
+                out.append(f"{bullet}{fw['framework']}: {fw['detail']}")
             elif not fw["supported"]:
                 out.append(f"{bullet}{fw['framework']}: not supported")
         if best.get("install_note"):
@@ -34,10 +37,21 @@ def _text(result: dict, verbose: bool, markdown: bool) -> str:
         for item in also:
             if item.get("not_recommended"):
                 out.append(f"Not recommended: {item['candidate']}: {item['not_recommended']}")
-        names = [item["candidate"] + (" (vendor wheel only)" if item.get("install_from") == "vendor" else "") for item in also]
+        # A release is listed once: under "Not recommended" (with why) or under "Also fit".
+        names = [item["candidate"] + (" (vendor wheel only)" if item.get("install_from") == "vendor" else "") for item in also
+                 if not item.get("not_recommended")]
         out.append(f"Also fit: {', '.join(names) or 'none'}")
     else:
         out.append("No toolkit release fits these inputs.")
+        ways = result.get("ways_out") or []
+        if ways:
+            out.append("")
+            out.append("Ways out (each checked: with the change, a release fits):")
+            for way in ways:
+                out.append(f"{bullet}{way['change']}: {way['fits']} fits")
+                out.append(f"{bullet}  $ {way['command']}")
+        else:
+            out.append("No one-step change of the Python or the board's runtime makes a release fit; see the reasons below.")
     rejected = result["rejected"]
     if rejected:
         out.append("")

@@ -83,7 +83,8 @@ def render_text(report, verbose: bool = False) -> str:
                 how = f"  (read from {check.how})" if check.how else ""
                 lines.append(f"         observed: {describe(check.observed)}{how}")
             if check.expected is not None:
-                per = f"  (per {check.source})" if check.source else ""
+                # "(per inferred from X)" reads wrongly: our own derivations say so without "per"
+                per = f"  ({'' if check.source.startswith('inferred from') else 'per '}{check.source})" if check.source else ""
                 lines.append(f"         expected: {describe(check.expected)}{per}")
             elif check.source and verbose:
                 lines.append(f"         source:   {check.source}")

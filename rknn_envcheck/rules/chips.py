@@ -41,3 +41,23 @@ def v1_family_names(matrix, family: str) -> list[str]:
     """The lower-case row names (no aliases) of one toolkit-v1 NPU family, sorted: PUMA → rv1109, rv1126."""
     return sorted(r["name"].lower() for r in (matrix.rows("chip") if matrix is not None else [])
                   if r.get("line") == LINE_V1 and r.get("npu") == family)
+
+
+def model_chip_names(matrix, name: str) -> set[str]:
+    """The lower-case chip names a model exported for `name` runs on: the name, its row's name and
+    aliases, and the chips the row shares models with (`shares_models_with`: RK3566 ↔ RK3568)."""
+    row = chip_row(matrix, name)
+    names = {str(name).lower(), *_row_names(row)}
+    for other in (row or {}).get("shares_models_with", []):
+        names |= {other.lower(), *_row_names(chip_row(matrix, other))}
+    return names
+
+
+def _row_names(row: dict | None) -> set[str]:
+    return {row["name"].lower(), *(a.lower() for a in row.get("aliases", []))} if row else set()
+
+
+def model_runs_on(matrix, model_chip: str, board_chip: str) -> bool:
+    """Whether a model exported for `model_chip` loads on a `board_chip` board (same chip, an alias,
+    or chips that share models). Without a matrix only the same name matches."""
+    return str(board_chip).lower() in model_chip_names(matrix, model_chip)

@@ -6,6 +6,7 @@ replays the doctor's connection rows exactly.
 from __future__ import annotations
 
 from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, Check, Fix
+from rknn_envcheck.rules import connection_sources as src
 from rknn_envcheck.shellcmd import cmd, tool_cmd
 
 SUBJECT = "connection"
@@ -46,7 +47,7 @@ def judge_adb_listing(facts: dict) -> list[Check]:
     for serial in [w for w in wanted if w not in listed]:
         fix_commands = [cmd("adb", "devices", "-l")] + ([cmd("adb", "connect", serial)] if ":" in serial else [tool_cmd(facts, "udev")])
         checks.append(_check("connection.board", f"Board {serial}", FAIL, "adb", observed="not listed",
-                             how=f"adb devices -l at {where}", expected=f"{serial} listed by the adb server",
+                             how=f"adb devices -l at {where}", expected=f"{serial} listed by the adb server", source=src.SEED_ITEM_2,
                              message=f"the adb server does not list {serial}",
                              fix=Fix("check the serial with `adb devices -l`; for a network board connect it first; "
                                      "for a USB board replug the cable (and see `rknn-envcheck udev`)", fix_commands)))

@@ -11,7 +11,8 @@ from rknn_envcheck.fixplan import BOARD_ARCHES, BoardPlan, on_board, on_board_sc
 from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, WARN, Check, Fix, run_guarded
 from rknn_envcheck.rules.toolkit import LINE_OF
 from rknn_envcheck.rules.device_board import _check_board_python, _check_galcore_user, _check_mini, _check_state
-from rknn_envcheck.rules.device_common import QS_CONSISTENT, TS_CONSISTENT, _how, _raw, _why_missing
+from rknn_envcheck.rules.device_common import QS_CONSISTENT, TS_CONSISTENT, _how, _raw, _why_missing, how_read
+from rknn_envcheck.rules.device_unknown import CHIPS_SOURCE, _FIELD_OF, not_listed as _not_listed, unreadable as _unreadable
 from rknn_envcheck.shellcmd import cmd, sh_format, tool_cmd
 from rknn_envcheck.versions import in_versions, matches, public, try_parse
 
@@ -70,7 +71,7 @@ def judge_device(device: dict, host_toolkit, matrix, facts: dict | None = None, 
     plan = plan if plan is not None else plan_for(facts, device, host_toolkit, matrix)
     checks: list[Check] = []
     for check_id, title, func in (
-        ("device.chip", "Chip and toolkit line", lambda: _check_chip(device, chip, host_toolkit)),
+        ("device.chip", "Chip and toolkit line", lambda: _check_chip(device, chip, host_toolkit, [c["name"] for c in matrix.rows("chip")])),
         ("device.rknn_server", "rknn_server", lambda: _check_server(device, chip, host_toolkit, matrix, plan)),
         ("device.runtime", "NPU runtime library", lambda: _check_runtime(device, chip, host_toolkit, matrix, plan)),
         ("device.driver", "NPU kernel driver", lambda: _check_driver(device, chip, host_toolkit, matrix, plan)),
@@ -84,16 +85,21 @@ def judge_device(device: dict, host_toolkit, matrix, facts: dict | None = None, 
     return checks
 
 
-def _check_chip(device: dict, chip, host_toolkit):
+def _check_chip(device: dict, chip, host_toolkit, chip_names=()):
     observed = device.get("chip")
+    known = ", ".join(chip_names)
     if not observed:
-        yield Check("device.chip", "Chip and toolkit line", UNKNOWN, component="chip", observed=None, how=_how(device, "chip"),
+        yield Check("device.chip", "Chip and toolkit line", UNKNOWN, component="chip", observed=None, how=how_read(device, "chip"),
+                    expected=f"one of the RKNN chips ({known})", source=CHIPS_SOURCE,
                     message=f"the board's chip could not be identified ({_why_missing(device, 'chip')})", evidence=_raw(device, "chip"),
                     fix=Fix("check what the board reports", [on_board(device, "cat", "/proc/device-tree/compatible")]))
         return
     if chip is None:
-        yield Check("device.chip", "Chip and toolkit line", UNKNOWN, component="chip", observed=observed, how=_how(device, "chip"),
-                    message=f"chip {observed} is not in the matrix: no RKNN NPU known for it", evidence=_raw(device, "chip"))
+        yield Check("device.chip", "Chip and toolkit line", UNKNOWN, component="chip", observed=observed, how=how_read(device, "chip"),
+                    expected=f"one of the RKNN chips ({known})", source=CHIPS_SOURCE,
+                    message=f"chip {observed} is not in the matrix: no RKNN NPU known for it", evidence=_raw(device, "chip"),
+                    fix=Fix("check what the board reports (a misread chip is the tool's bug; a new chip needs a newer rknn-envcheck matrix)",
+                            [on_board(device, "cat", "/proc/device-tree/compatible")]))
         return
     line = chip["line"]
     expected = f"{line} (for {chip['name']})"
@@ -114,6 +120,10 @@ def _check_chip(device: dict, chip, host_toolkit):
 
 
 def _stack_rows(matrix, host_toolkit, component: str) -> list[dict]:
+    """The board_stack rows that judge `component` for the host's toolkit. For a release the
+    matrix does not list (a newer wheel, `--toolkit rknn-toolkit2==2.6.0`) only the hard rows
+    that speak for every later release (`versions = ">=2.2.0"`, level fail: the refusal compiled
+    into the toolkit) apply; the per-release advice rows say nothing about it."""
     if host_toolkit is None:
         return []
     package, version = host_toolkit
@@ -121,7 +131,14 @@ def _stack_rows(matrix, host_toolkit, component: str) -> list[dict]:
     rows = [r for r in matrix.rows("board_stack", package) if r["component"] == component]
     if not rows and package != line_package:
         rows = [r for r in matrix.rows("board_stack", line_package) if r["component"] == component]
-    return [r for r in rows if in_versions(version, r["versions"])]
+    rows = [r for r in rows if in_versions(version, r["versions"])]
+    if not _listed(matrix, host_toolkit):
+        rows = [r for r in rows if r.get("level") == "fail" and isinstance(r["versions"], str)]
+    return rows
+
+
+def _listed(matrix, host_toolkit) -> bool:
+    return host_toolkit is not None and matrix.is_release(*host_toolkit)
 
 
 def _row_accepts(row: dict, value: str) -> bool | None:
@@ -153,8 +170,9 @@ def _judge_rows(device, rows, component_label, value, how, title, check_id, fix)
                     evidence=_raw(device, check_id.split(".")[-1]), fix=fix)
         return True
     if undecided:
-        yield Check(check_id, title, UNKNOWN, component=component_label, observed=value, how=how,
-                    message=f"{component_label} version {value!r} does not parse; cannot compare", evidence=_raw(device, check_id.split(".")[-1]))
+        row = undecided[0]
+        yield _unreadable(device, check_id, title, component_label, value, how, row.get("specifier") or " or ".join(row.get("accepted", [])),
+                          row.get("source", ""), _FIELD_OF.get(check_id, check_id.split(".")[-1]))
         return True
     return False
 
@@ -162,7 +180,7 @@ def _judge_rows(device, rows, component_label, value, how, title, check_id, fix)
 def _check_server(device: dict, chip, host_toolkit, matrix, plan: BoardPlan):
     server = device.get("rknn_server")
     title = "rknn_server"
-    how = _how(device, "rknn_server")
+    how = how_read(device, "rknn_server")
     runtime = device.get("librknn_runtime")
     line = (chip or {}).get("line") or (LINE_OF[host_toolkit[0]] if host_toolkit else None)
     fix = plan.install_fix()
@@ -182,8 +200,8 @@ def _check_server(device: dict, chip, host_toolkit, matrix, plan: BoardPlan):
                     fix=None if lite_only else fix)
         return
     if try_parse(server) is None:
-        yield Check("device.rknn_server", title, UNKNOWN, component="rknn_server", observed=server, how=how,
-                    message=f"the rknn_server version {server!r} is in a format this tool does not know", evidence=_raw(device, "rknn_server"))
+        yield _unreadable(device, "device.rknn_server", title, "rknn_server", server, how, "a version such as 1.5.2 or 2.3.2",
+                          QS_CONSISTENT if line != "rknn-toolkit" else TS_CONSISTENT, "rknn_server")
         return
     if device.get("rknn_server_running") is False:
         yield Check("device.rknn_server.running", "rknn_server running", FAIL, component="rknn_server", observed="not running",
@@ -224,21 +242,29 @@ def _check_server(device: dict, chip, host_toolkit, matrix, plan: BoardPlan):
     rows = _stack_rows(matrix, host_toolkit, "rknn_server")
     if (yield from _judge_rows(device, rows, "rknn_server", server, how, title, "device.rknn_server", fix)):
         return
+    if not _listed(matrix, host_toolkit):
+        yield _not_listed(device, chip, host_toolkit, matrix, "rknn_server", server, how, title, "device.rknn_server", "rknn_server")
+        return
     if rows:
         yield Check("device.rknn_server", title, OK, component="rknn_server", observed=server, how=how,
                     expected="; ".join(r.get("specifier") or "/".join(r.get("accepted", [])) for r in rows),
                     source="; ".join(sorted({r.get("source", "") for r in rows})), evidence=_raw(device, "rknn_server"),
                     message=f"rknn_server {server} fits {package} {version}")
         return
-    # No explicit row: the vendor rule is "the same version as the toolkit".
+    # No explicit row: the vendor rule is "the same version as the toolkit", graded as the
+    # runtime row below grades it (one severity for one fact): toolkit v1 (TS-1.7.5 §2: mismatched
+    # versions fail in rknn_init) fails an older server; for toolkit2 the same-version rule is
+    # advice (QS §3.4.2) — the refusal compiled into the toolkit (servers <= 1.2.0) is a
+    # board_stack row of the matrix, and only that row fails.
     same = public(server).release[:2] == public(version).release[:2]
     older = public(server) < public(version)
-    status = OK if same and not older else (FAIL if older else WARN)
+    v1 = LINE_OF[package] == "rknn-toolkit"
+    status = OK if same and not older else (FAIL if older and v1 else WARN)
     yield Check("device.rknn_server", title, status, component="rknn_server", observed=server, how=how, expected=f"{version} (same release as {package})",
-                source=QS_CONSISTENT if LINE_OF[package] == "rknn-toolkit2" else TS_CONSISTENT, evidence=_raw(device, "rknn_server"),
+                source=TS_CONSISTENT if v1 else QS_CONSISTENT, evidence=_raw(device, "rknn_server"),
                 message=(f"rknn_server {server} fits {package} {version}" if status == OK else
                          f"rknn_server {server} is {'older' if older else 'newer'} than {package} {version}"
-                         + ("; the toolkit refuses it ('rknn_server version is too old') or fails in rknn_init" if older else "; usually works, same release recommended")),
+                         + ("; rknn_init fails with mismatched versions" if status == FAIL else "; the vendor asks for the same release")),
                 fix=None if status == OK else fix)
 
 
@@ -252,7 +278,7 @@ def _check_runtime(device: dict, chip, host_toolkit, matrix, plan: BoardPlan):
     line = (chip or {}).get("line") or (LINE_OF[host_toolkit[0]] if host_toolkit else None)
     library = (device.get("runtime_library") or (chip or {}).get("runtime_library")
                or {"rknn-toolkit": "librknn_runtime.so", "rknn-toolkit2": "librknnrt.so"}.get(line or "", "runtime library"))
-    how = _how(device, "librknn_runtime")
+    how = how_read(device, "librknn_runtime")
     title = f"{library}"
     fix = plan.install_fix()
     if not runtime:
@@ -262,8 +288,8 @@ def _check_runtime(device: dict, chip, host_toolkit, matrix, plan: BoardPlan):
                     message=f"{library}: {_why_missing(device, 'librknn_runtime')}", fix=fix)
         return
     if try_parse(runtime) is None:
-        yield Check("device.runtime", title, UNKNOWN, component=library, observed=runtime, how=how, evidence=_raw(device, "librknn_runtime"),
-                    message=f"the runtime version {runtime!r} is in a format this tool does not know")
+        yield _unreadable(device, "device.runtime", title, library, runtime, how, "a version such as 1.7.5 or 2.3.2",
+                          QS_CONSISTENT if line != "rknn-toolkit" else TS_CONSISTENT, "librknn_runtime")
         return
     copies = device.get("runtime_copies") or []
     if len({c.get("version") for c in copies}) > 1:
@@ -282,6 +308,9 @@ def _check_runtime(device: dict, chip, host_toolkit, matrix, plan: BoardPlan):
     component = "librknn_runtime" if LINE_OF[package] == "rknn-toolkit" else ("librknnmrt" if library == "librknnmrt.so" else "librknnrt")
     rows = _stack_rows(matrix, host_toolkit, component) or (_stack_rows(matrix, host_toolkit, "librknnrt") if component == "librknnmrt" else [])
     if (yield from _judge_rows(device, rows, library, runtime, how, title, "device.runtime", fix)):
+        return
+    if not _listed(matrix, host_toolkit):
+        yield _not_listed(device, chip, host_toolkit, matrix, library, runtime, how, title, "device.runtime", "librknn_runtime")
         return
     older = public(runtime) < public(version)
     same_minor = public(runtime).release[:2] == public(version).release[:2]
@@ -303,7 +332,7 @@ def _check_driver(device: dict, chip, host_toolkit, matrix, plan: BoardPlan):
     # galcore versions have four or more parts (6.4.6.5.351518), rknpu three (0.9.6)
     shape = ("galcore" if driver.count(".") >= 3 else "rknpu") if driver else None
     kind = device.get("npu_driver_kind") or (chip or {}).get("driver") or shape or "NPU driver"
-    how = _how(device, "npu_driver")
+    how = how_read(device, "npu_driver")
     title = f"NPU driver ({kind})"
     if not driver:
         missing = _why_missing(device, "npu_driver")
@@ -316,8 +345,8 @@ def _check_driver(device: dict, chip, host_toolkit, matrix, plan: BoardPlan):
         return
     # A version in no known shape (rknpu 0.9.6; galcore 6.4.6.5.351518) is unknown, never judged.
     if not re.fullmatch(r"\d+\.\d+\.\d+(?:\.[0-9a-z]+)*", driver) or (kind == "rknpu" and try_parse(driver) is None):
-        yield Check("device.driver", title, UNKNOWN, component=kind, observed=driver, how=how, evidence=_raw(device, "npu_driver"),
-                    message=f"the NPU driver version {driver!r} is in a format this tool does not know; cannot compare")
+        yield _unreadable(device, "device.driver", title, kind, driver, how, "rknpu 0.9.6 or galcore 6.4.6.5.351518 style versions",
+                          "QS-1.6.0 §3.4.1 (rknpu versions); TS-1.7.5 §2 (galcore versions)", "npu_driver")
         return
     if host_toolkit is None and kind != "rknpu":
         yield Check("device.driver", title, OK, component=kind, observed=driver, how=how, evidence=_raw(device, "npu_driver"),
@@ -328,6 +357,9 @@ def _check_driver(device: dict, chip, host_toolkit, matrix, plan: BoardPlan):
     fix = (Fix("the NPU driver is part of the firmware: flash a firmware whose driver matches (airockchip/rknn_model_zoo FAQ §1.1: 'Upgrade by burning new firmware')")
            if kind == "rknpu" else plan.install_fix())
     if (yield from _judge_rows(device, rows, kind, driver, how, title, "device.driver", fix)):
+        return
+    if host_toolkit is not None and kind != "rknpu" and not _listed(matrix, host_toolkit):
+        yield _not_listed(device, chip, host_toolkit, matrix, kind, driver, how, title, "device.driver", "npu_driver")
         return
     if kind == "rknpu" and try_parse(driver) is not None and not rows:
         ok = matches(driver, ">=0.9.2")

@@ -3,7 +3,7 @@ adb state, galcore user space vs kernel, the mini driver, and the toolkit-lite P
 board. Pure; split from rules/device.py by concern. Installs come from the board's one plan."""
 from __future__ import annotations
 
-from rknn_envcheck.fixplan import BoardPlan, on_board, on_board_script
+from rknn_envcheck.fixplan import BoardPlan, board_serial, on_board, on_board_script
 from rknn_envcheck.report import FAIL, OK, UNKNOWN, WARN, Check, Fix
 from rknn_envcheck.rules.device_common import QS_CONSISTENT, _how, _raw
 from rknn_envcheck.rules.toolkit import LINE_OF
@@ -11,25 +11,37 @@ from rknn_envcheck.shellcmd import adb_prefix, cmd, udev_commands
 from rknn_envcheck.versions import galcore_key, parse_version, public, try_parse
 
 
+def _network(serial: str) -> bool:
+    """A board adb reaches over TCP (`HOST:PORT`), which `adb connect` re-establishes."""
+    host, sep, port = serial.rpartition(":")
+    return bool(sep and host and port.isdigit())
+
+
 def _check_state(device: dict, facts: dict | None):
-    serial = str(device.get("serial") or "SERIAL")
+    # the planner's serial (its placeholder for an emulated board): one serial per board in a report
+    serial = board_serial(device) or "SERIAL"
     adb = adb_prefix(serial)
     state = device.get("state")
     how = _how(device, "state") or "adb devices -l"
     if state == "unauthorized":
+        # The board refuses this PC's key, so nothing can be pushed over this serial: the key goes on
+        # by the prompt, or over another link (serial console, ssh) into adbd's key file.
         yield Check("device.state", "Board connection", FAIL, component="adb", observed="unauthorized", how=how, expected="device",
-                    source="seed §1.7.2 (RKNN_ERR_DEVICE_UNAVAILABLE: the board is not usable over adb); AOSP-adb",
+                    source="seed §1.7.2 (RKNN_ERR_DEVICE_UNAVAILABLE: the board is not usable over adb); AOSP-adbd-auth; AOSP-adb-man reconnect offline",
                     message="the board has not accepted this PC's adb key, so nothing on it can be checked",
-                    fix=Fix("accept the USB debugging prompt on the board's screen, or put this PC's key on the board; then reconnect",
-                            [cmd("adb", "kill-server", note="only if you own this adb server"), cmd(*adb, "wait-for-device"),
-                             cmd(*adb, "push", "~/.android/adbkey.pub", "/data/local/tmp/adbkey.pub", note="on boards without a screen, over another authorised link"),
-                             on_board_script({"serial": serial}, "cat /data/local/tmp/adbkey.pub >> /data/misc/adb/adb_keys")]))
+                    fix=Fix("accept the \"Allow USB debugging?\" prompt on the board's screen; a board without a screen (Linux images) "
+                            "needs this PC's public key ~/.android/adbkey.pub appended to adbd's key file (/adb_keys or "
+                            "/data/misc/adb/adb_keys, whichever the image's adbd reads) over its serial console or ssh — not over "
+                            "adb, which refuses this PC; then reset the connection",
+                            [cmd(*adb, "reconnect", "offline", note="resets offline/unauthorized devices (adb(1): reconnect offline)"),
+                             cmd(*adb, "wait-for-device")]))
     elif state == "offline":
         yield Check("device.state", "Board connection", FAIL, component="adb", observed="offline", how=how, expected="device",
-                    source="adb-emulation.md §2",
+                    source="AOSP-adb-man get-state, reconnect offline",
                     message="the adb server lists the board but it does not answer (adbd hung, cable or network lost, board rebooting)",
-                    fix=Fix("reconnect the board; for a network board, reconnect it", 
-                            ([cmd("adb", "disconnect", serial), cmd("adb", "connect", serial)] if ":" in serial else [cmd(*adb, "reconnect")])
+                    fix=Fix("reset the connection (adb(1): `reconnect offline` resets offline devices); if it stays offline, replug the cable "
+                            "or reboot the board",
+                            ([cmd("adb", "disconnect", serial), cmd("adb", "connect", serial)] if _network(serial) else [cmd(*adb, "reconnect", "offline")])
                             + [cmd(*adb, "wait-for-device")]))
     elif state == "no permissions":
         yield Check("device.state", "Board connection", FAIL, component="udev", observed="no permissions", how=how, expected="device",

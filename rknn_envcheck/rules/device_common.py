@@ -16,3 +16,18 @@ def _raw(device: dict, field: str) -> list[str]:
 
 def _why_missing(device: dict, field: str) -> str:
     return (device.get("errors") or {}).get(field, "not observed")
+
+
+# How the board probe reads each version (boards/ runs these in its one shell round trip): the
+# `how` of a row whose facts carry none, and the command a user runs to look again.
+PROBE_HOW = {
+    "rknn_server": "strings /usr/bin/rknn_server | grep -E 'build[:@]|version'",
+    "librknn_runtime": "strings <runtime library> | grep -E 'build[:@]|version'",
+    "npu_driver": "dmesg | grep -i -E 'galcore|rknpu'; cat /sys/kernel/debug/rknpu/version",
+    "chip": "/proc/device-tree/compatible",
+}
+
+
+def how_read(device: dict, field: str) -> str:
+    """How a device fact was read: the facts' own `how`, else what the probe runs for it."""
+    return _how(device, field) or PROBE_HOW.get(field, "")

@@ -12,6 +12,7 @@ from dataclasses import replace
 from rknn_envcheck.report import FAIL, OK, UNKNOWN, WARN, Check, Fix, run_guarded
 from rknn_envcheck.rules.toolkit import (
     LINE_OF,
+    canonical_name,
     host_platform,
     install_commands,
     installed_rknn,
@@ -21,8 +22,8 @@ from rknn_envcheck.rules.toolkit import (
     wheel_rows,
 )
 from rknn_envcheck.shellcmd import cmd
-from rknn_envcheck.versions import try_parse
-from rknn_envcheck.rules.host_common import how_package, pip_argv
+from rknn_envcheck.versions import release_numbers, try_parse
+from rknn_envcheck.rules.host_common import how_package, pip_argv, python_unknown_fix, python_version_shown
 from rknn_envcheck.rules.host_machine import check_processes, check_usb
 from rknn_envcheck.rules.host_packages import (
     FRAMEWORK_DISTS,
@@ -38,6 +39,9 @@ from rknn_envcheck.rules.host_pitfalls import check_pitfalls, pitfall_applies
 __all__ = ["FRAMEWORK_DISTS", "SUBJECT", "judge_host", "pitfall_applies", "resolve_toolkit"]
 
 SUBJECT = "host"
+# Why the Python X.Y matters: RKNN toolkit wheels are published per CPython version.
+PYTHON_SOURCE = "PyPI wheel tags (cpXY) of each release"
+RELEASES_SOURCE = "PyPI release history; AR tags (the releases the matrix lists)"
 
 
 def resolve_toolkit(facts: dict, matrix, toolkit: str | None) -> tuple[tuple[str, str] | None, bool]:
@@ -53,7 +57,7 @@ def judge_host(facts: dict, matrix, toolkit: str | None = None) -> list[Check]:
     checks: list[Check] = []
     rules = [
         ("host.python", "Python interpreter", lambda: check_python(host)),
-        ("host.toolkit", "RKNN toolkit", lambda: check_toolkit(host, matrix, target, planned)),
+        ("host.toolkit", "RKNN toolkit", lambda: check_toolkit(host, matrix, target, planned, _attached_chips(facts, matrix))),
         ("host.wheel", "Wheel for this Python and platform", lambda: check_wheel(host, matrix, target, planned)),
         ("host.frameworks", "Framework versions", lambda: check_frameworks(host, matrix, target)),
         ("host.requirements", "Toolkit requirements", lambda: check_requirements(host, matrix, target, planned)),
@@ -67,7 +71,19 @@ def judge_host(facts: dict, matrix, toolkit: str | None = None) -> list[Check]:
     ]
     for check_id, title, func in rules:
         checks.extend(run_guarded(check_id, title, SUBJECT, func))
-    return _one_pip_install(_drop_requirement_twins(checks), host)
+    from rknn_envcheck.rules.host_env import one_environment
+
+    return one_environment(_one_pip_install(_drop_requirement_twins(checks), host), pip_argv(host))
+
+
+def _attached_chips(facts: dict, matrix) -> list[str]:
+    """The matrix names of the chips of the boards in the facts (for `resolve --chip`)."""
+    names = []
+    for device in facts.get("devices") or []:
+        chip = matrix.chip(device.get("chip")) if isinstance(device, dict) and isinstance(device.get("chip"), str) else None
+        if chip and chip["name"] not in names:
+            names.append(chip["name"])
+    return names
 
 
 def _single_install(check: Check, pip: tuple) -> str | None:
@@ -96,12 +112,28 @@ def _one_pip_install(checks: list[Check], host: dict) -> list[Check]:
     for _i, spec in mergeable:
         if spec not in specs:
             specs.append(spec)
+    if not _meet(specs):
+        return checks  # the rows' ranges of one distribution do not meet: each keeps its own fix
     names = ", ".join(dict.fromkeys(checks[i].component for i, _s in mergeable))
     fix = Fix(f"install what is missing or out of range ({names}) in one pip command, so pip resolves them together "
               "(one at a time, a later install can undo an earlier pin)", [cmd(*pip, "install", *specs)])
     for i, _spec in mergeable:
         checks[i] = replace(checks[i], fix=fix)
     return checks
+
+
+def _meet(requirements: list[str]) -> bool:
+    """Do the ranges pip would get for each distribution in one command leave some version?"""
+    from rknn_envcheck.versions import satisfiable, split_requirement
+
+    by_name: dict = {}
+    for text in requirements:
+        try:
+            name, spec = split_requirement(text)
+        except ValueError:
+            continue
+        by_name[canonical_name(name)] = by_name.get(canonical_name(name), spec) & spec
+    return all(satisfiable(spec) for spec in by_name.values())
 
 
 def _drop_requirement_twins(checks: list[Check]) -> list[Check]:
@@ -125,9 +157,14 @@ def _drop_requirement_twins(checks: list[Check]) -> list[Check]:
 def check_python(host: dict):
     python = host.get("python") or {}
     version = python.get("version")
-    if not version:
-        yield Check("host.python", "Python interpreter", UNKNOWN, component="python", message="the Python version was not observed",
-                    fix=Fix("re-run `rknn-envcheck host` (or pass --python PATH) so the probe can read it"))
+    if python_minor(host) is None:
+        # Missing, or not a version (`3.x`): every row that needs the Python says unknown, none guesses.
+        yield Check("host.python", "Python interpreter", UNKNOWN, component="python", observed=python_version_shown(host),
+                    how=f"host.python.version (sys.version_info in {python.get('executable') or 'the judged interpreter'})",
+                    expected="a Python version such as 3.11.7 (the toolkit wheels are built per Python X.Y)", source=PYTHON_SOURCE,
+                    message=f"the Python version is {'not observed' if not version else f'{version!r}, which is not a version'}: "
+                            "which toolkit wheels fit cannot be told",
+                    fix=python_unknown_fix(host))
         return
     details = [f"{python.get('implementation', 'CPython')} {version}"]
     if python.get("bits"):
@@ -149,7 +186,7 @@ def check_python(host: dict):
                 how=python.get("executable", ""), message=message, fix=fix)
 
 
-def check_toolkit(host: dict, matrix, target, planned: bool):
+def check_toolkit(host: dict, matrix, target, planned: bool, chips: list[str] | None = None):
     found = installed_rknn(host)
     full = [(p, v) for p, v in found if p in ("rknn-toolkit", "rknn-toolkit2")]
     if len(full) > 1:
@@ -164,11 +201,12 @@ def check_toolkit(host: dict, matrix, target, planned: bool):
         python_flag = ["--python", str(exe)] if exe else []
         suggestion = _toolkit_for_this_python(host, matrix)
         commands = ([cmd("rknn-envcheck", "host", *python_flag, "--toolkit", f"rknn-toolkit2=={suggestion}")] if suggestion else []) + \
-                   [cmd("rknn-envcheck", "resolve", "--chip", "RK3588", "--python", python_minor(host) or "3.X")]
+                   _resolve_commands(host, matrix, chips)
         yield Check("host.toolkit", "RKNN toolkit", UNKNOWN, component="rknn-toolkit", observed="none installed",
                     how="installed distribution metadata", expected="rknn-toolkit, rknn-toolkit2, rknn-toolkit-lite or rknn-toolkit-lite2",
+                    source=RELEASES_SOURCE,
                     message="no RKNN toolkit is installed in this Python, so its framework and version needs cannot be checked"
-                            + ("" if suggestion else f"; no rknn-toolkit2 release has a wheel for Python {python_minor(host)} on {host_platform(host)}"),
+                            + ("" if suggestion or not python_minor(host) else f"; no rknn-toolkit2 release has a wheel for Python {python_minor(host)} on {host_platform(host)}"),
                     fix=Fix("install the toolkit for your chip (RK1808/RK3399Pro/RV1109/RV1126: rknn-toolkit; RK3566/RK3568/RK3588/RV1106/…: rknn-toolkit2), "
                             "or judge for a toolkit you are about to install (resolve names the releases that fit your board)", commands))
         return
@@ -180,21 +218,43 @@ def check_toolkit(host: dict, matrix, target, planned: bool):
         release = _toolkit_for_this_python(host, matrix, package)
         exe = (host.get("python") or {}).get("executable")
         commands = ([cmd(*pip_argv(host), "install", "--force-reinstall", f"{package}=={release}")] if release else
-                    [cmd("rknn-envcheck", "resolve", "--python", python_minor(host) or "3.X", "--toolkit", package)])
+                    _resolve_commands(host, matrix, chips or []))
         yield Check("host.toolkit", "RKNN toolkit", UNKNOWN, component=package, observed=f"{package} {version!r}", how=how,
-                    expected=f"a released {package} version (PEP 440)",
+                    expected=f"a released {package} version (PEP 440)", source=RELEASES_SOURCE,
                     message=f"the {'planned' if planned else 'installed'} {package}'s version string {version!r} does not parse; cannot compare it with matrix {matrix.version}",
                     fix=Fix(f"reinstall a released {package}" + (f" ({release}: the newest with a wheel for Python {python_minor(host)} on {host_platform(host)}"
                                                                    " and a published board runtime)" if release else ""), commands))
         return
     if not matrix.is_release(package, version):
         yield Check("host.toolkit", "RKNN toolkit", UNKNOWN, component=package, observed=f"{package} {version}", how=how,
-                    expected=f"a release listed in matrix {matrix.version}",
+                    expected=f"a release listed in matrix {matrix.version}", source=RELEASES_SOURCE,
                     message=f"{package} {version} is not in matrix {matrix.version} ({matrix.date}); its needs are unknown",
                     fix=Fix("update rknn-envcheck, or pass --matrix DIR with a matrix that lists this release"))
         return
     yield Check("host.toolkit", "RKNN toolkit", OK, component=package, observed=f"{package} {version}", how=how,
                 message=f"{package} {version}{' (planned)' if planned else ''}; drives {'RKNPU1 chips (RK1808/RK1806/RK3399Pro/RV1109/RV1126)' if LINE_OF[package] == 'rknn-toolkit' else 'RKNPU2 chips (RK3562/RK3566/RK3568/RK3576/RK3588/RV1103/RV1106/…)'}")
+
+
+def _resolve_commands(host: dict, matrix, chips: list[str]) -> list:
+    """`resolve` for this host, with the chip of an attached board (none is invented) and a
+    Python some release fits: when none fits this Python, a venv of the nearest one that does
+    comes first. The resolve command is checked to recommend a release (never a dead end)."""
+    from rknn_envcheck.resolver_ways import best_fit, pythons_offered, resolve_argv
+
+    platform, pyver = host_platform(host), python_minor(host)
+    if not platform or platform not in {r["platform"] for r in matrix.rows("wheel")}:
+        return [cmd("rknn-envcheck", "resolve", *(["--chip", chips[0]] if chips else []))]
+    chip = chips[0] if chips else None
+    line = (matrix.chip(chip) or {}).get("line") if chip else "rknn-toolkit2"
+    commands = []
+    if pyver is None or best_fit(matrix, chip_name=chip, python=pyver, platform=platform) is None:
+        offered = pythons_offered(matrix, (line,), platform)
+        working = [p for p in offered if best_fit(matrix, chip_name=chip, python=p, platform=platform) is not None]
+        if not working:
+            return [cmd(*resolve_argv(chip_name=chip, platform=platform))]
+        pyver = working[0]
+        commands.append(cmd(f"python{pyver}", "-m", "venv", "~/rknn-venv", note=f"a Python {pyver} environment: {line} has wheels for it"))
+    return commands + [cmd(*resolve_argv(chip_name=chip, python=pyver, platform=platform))]
 
 
 def _toolkit_for_this_python(host: dict, matrix, package: str = "rknn-toolkit2") -> str | None:
@@ -215,11 +275,22 @@ def check_wheel(host: dict, matrix, target, planned: bool):
     package, version = target
     platform = host_platform(host)
     pyver = python_minor(host)
-    if not platform or not pyver:
-        yield Check("host.wheel", "Wheel for this Python and platform", UNKNOWN, component=package,
-                    message="the host's OS/arch or Python version was not observed", observed={"platform": platform, "python": pyver})
-        return
     rows = wheel_rows(matrix, package, version)
+    src = "; ".join(sorted({r.get("source", "") for r in rows if r.get("source")})) or PYTHON_SOURCE
+    if not platform or not pyver:
+        missing = " and ".join(x for x, v in (("the OS/arch", platform), (f"the Python version ({python_version_shown(host)})", pyver)) if not v)
+        by_platform: dict = {}
+        for r in rows:
+            if not platform or r["platform"] == platform:
+                by_platform.setdefault(r["platform"], set()).update(r["python"])
+        wanted = [f"Python {', '.join(sorted(pys, key=release_numbers))} on {plat}" for plat, pys in sorted(by_platform.items())]
+        fix = python_unknown_fix(host) if not pyver else Fix("judge the host again (the probe records os and arch)", [cmd("rknn-envcheck", "host")])
+        yield Check("host.wheel", "Wheel for this Python and platform", UNKNOWN, component=package,
+                    observed={"platform": platform, "python": host.get("python", {}).get("version") if isinstance(host.get("python"), dict) else None},
+                    how="host.python.version, host.os, host.arch", expected="; ".join(wanted) or f"a wheel of {package} {version}", source=src,
+                    message=f"{missing} of the host {'is' if ' and ' not in missing else 'are'} not known, so whether {package} {version} has a wheel for it cannot be told",
+                    fix=fix)
+        return
     if not rows:
         yield Check("host.wheel", "Wheel for this Python and platform", UNKNOWN, component=package,
                     message=f"matrix {matrix.version} lists no wheels for {package} {version}", observed=f"{platform}, Python {pyver}")
@@ -232,19 +303,19 @@ def check_wheel(host: dict, matrix, target, planned: bool):
                     how="host.python.version, host.os, host.arch", expected=f"{platform}: Python {', '.join(row['python'])}",
                     source=row.get("source", ""), message=f"{package} {version} has a wheel for {observed}")
         return
-    pythons_here = sorted({py for (plat, py) in offered if plat == platform}, key=lambda v: tuple(int(x) for x in v.split(".")))
+    pythons_here = sorted({py for (plat, py) in offered if plat == platform}, key=release_numbers)
     platforms = sorted({plat for (plat, _py) in offered})
     if pythons_here:
         expected = f"Python {', '.join(pythons_here)} on {platform}"
         fix = Fix(f"create an environment with Python {pythons_here[-1]} and install there",
-                  [cmd(f"python{pythons_here[-1]}", "-m", "venv", "~/rknn-venv")] + install_commands(matrix, package, version, ["~/rknn-venv/bin/pip"]))
+                  [cmd(f"python{pythons_here[-1]}", "-m", "venv", "~/rknn-venv")]
+                  + install_commands(matrix, package, version, ["~/rknn-venv/bin/python", "-m", "pip"], pythons_here[-1], platform))
     else:
         expected = f"one of the platforms {', '.join(platforms)}"
         fix = Fix(f"{package} {version} does not run on {platform}; use a supported machine or another release",
                   [cmd("rknn-envcheck", "resolve", "--toolkit", f"{package}=={version}")])
     status = FAIL if planned else WARN
     note = "pip will refuse to install it" if planned else "it is installed anyway (a rebuilt or renamed wheel?); expect import errors"
-    src = "; ".join(sorted({r.get("source", "") for r in rows if r.get("source")}))
     yield Check("host.wheel", "Wheel for this Python and platform", status, component=package, observed=observed,
                 how="host.python.version, host.os, host.arch", expected=expected, source=src,
                 message=f"{package} {version} has no wheel for {observed}: {note}", fix=fix)

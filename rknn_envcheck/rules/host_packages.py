@@ -12,13 +12,14 @@ from rknn_envcheck.rules.toolkit import (
     host_platform,
     framework_rows,
     installed_toolkit,
+    pins_per_python,
     python_minor,
     requirement_rows,
 )
 from rknn_envcheck.rules.requirements import closure_checks
 from rknn_envcheck.shellcmd import cmd
-from rknn_envcheck.versions import MatrixRequirement, matches, public, try_parse
-from rknn_envcheck.rules.host_common import how_package, installed_packages, pip_argv
+from rknn_envcheck.versions import MatrixRequirement, matches, public, release_numbers, satisfiable, try_parse
+from rknn_envcheck.rules.host_common import how_package, installed_packages, pip_argv, python_unknown_fix, python_version_shown
 
 # A framework row names the PyPI distribution; these distributions provide the same framework.
 FRAMEWORK_DISTS = {
@@ -37,10 +38,12 @@ def check_frameworks(host: dict, matrix, target):
     rows = framework_rows(matrix, package, version)
     packages = installed_packages(host)
     pins: dict[str, list] = {}
-    for row in requirement_rows(matrix, package, version, python_minor(host), host_platform(host)):
-        if row["kind"] != "user-guide":
-            req = MatrixRequirement(row["requirement"])
-            pins.setdefault(canonical_name(req.name), []).append(req.specifier)
+    pin_rows = [r for r in requirement_rows(matrix, package, version, python_minor(host), host_platform(host)) if r["kind"] != "user-guide"]
+    for row in pin_rows:
+        req = MatrixRequirement(row["requirement"])
+        pins.setdefault(canonical_name(req.name), []).append(req.specifier)
+    # Python unknown: pins that differ per Python are not merged into one (empty or wrong) range.
+    per_python = pins_per_python(pin_rows) if python_minor(host) is None else {}
     seen = False
     for row in rows:
         framework = row["framework"]
@@ -63,10 +66,20 @@ def check_frameworks(host: dict, matrix, target):
                 continue
             from rknn_envcheck.versions import framework_range
 
+            if dist in per_python:
+                ranges = "; ".join(f"Python {py}: {dist}{framework_range(spec, specs)[0]}" for py, specs in sorted(per_python[dist].items(), key=lambda kv: release_numbers(kv[0])))
+                yield Check(f"host.framework.{dist}", title, UNKNOWN, component=dist, observed=f"{dist} {installed}", how=how,
+                            expected=ranges, source=row.get("source", ""), rule="the vendor's framework table narrowed by its requirements, per Python",
+                            message=f"the range of {dist} {package} {version} supports depends on the Python version ({python_version_shown(host)}), "
+                                    "so it cannot be told whether {0} {1} fits".format(dist, installed),
+                            fix=python_unknown_fix(host))
+                continue
             spec, why = framework_range(spec, pins.get(dist, []))
             if try_parse(installed) is None:
                 yield Check(f"host.framework.{dist}", title, UNKNOWN, component=dist, observed=f"{dist} {installed}", how=how,
-                            expected=spec, source=row.get("source", ""), message=f"version {installed!r} of {dist} does not parse")
+                            expected=spec, source=row.get("source", ""), message=f"version {installed!r} of {dist} does not parse",
+                            fix=Fix(f"reinstall a released {dist}", [cmd(*pip_argv(host), "install", "--force-reinstall", f"{dist}{spec}")])
+                            if satisfiable(spec) else Fix(f"reinstall a released {dist}", [cmd(*pip_argv(host), "install", "--force-reinstall", dist)]))
                 continue
             if matches(installed, spec):
                 yield Check(f"host.framework.{dist}", title, OK, component=dist, observed=f"{dist} {installed}", how=how,
@@ -81,7 +94,9 @@ def check_frameworks(host: dict, matrix, target):
                             expected=f"{dist}{spec}{detail}", source=row.get("source", ""), rule=why,
                             message=f"{dist} {installed} is outside the range {package} {version} supports ({spec}); "
                                     + ("model loading may fail or give wrong results" if hard else "the vendor's table recommends this range; the wheel does not enforce it"),
-                            fix=Fix(f"install a supported {dist}", [cmd(*pip_argv(host), "install", f"{dist}{spec}")]))
+                            fix=Fix(f"install a supported {dist}", [cmd(*pip_argv(host), "install", f"{dist}{spec}")]) if satisfiable(spec) else
+                            Fix(f"no {dist} version satisfies {spec} (the vendor's documents disagree); choose a toolkit release with a consistent range",
+                                [cmd("rknn-envcheck", "resolve", "--toolkit", f"{package}=={version}")]))
     if rows and not seen:
         yield Check("host.frameworks", "Framework versions", SKIPPED, component=package,
                     message="no deep-learning framework (tensorflow, torch, onnx, mxnet, keras) is installed; nothing to compare")
@@ -123,8 +138,19 @@ def check_requirements(host: dict, matrix, target, planned: bool):
         if name in said or ((name in framework_dists or name.startswith("mxnet-")) and row["kind"] != "requires-dist"):
             continue
         by_dist.setdefault(name, []).append((row, req))
+    per_python = pins_per_python(rows) if python_minor(host) is None else {}
     for dist, items in sorted(by_dist.items()):
         installed = packages.get(dist)
+        if installed is not None and dist in per_python:
+            # Python unknown and pins that differ per Python: one merged pin would be wrong (or empty).
+            yield Check(f"host.requirement.{dist}", f"{dist} (needed by {package} {version})", UNKNOWN, component=dist, observed=f"{dist} {installed}",
+                        how=how_package(host, dist),
+                        expected="; ".join(f"Python {py}: {dist}{','.join(sorted(str(x) for x in specs))}" for py, specs in
+                                           sorted(per_python[dist].items(), key=lambda kv: release_numbers(kv[0]))),
+                        source="; ".join(sorted({r.get('source', '') for r, _q in items} - {""})),
+                        message=f"what {package} {version} needs of {dist} depends on the Python version ({python_version_shown(host)})",
+                        fix=python_unknown_fix(host))
+            continue
         if installed is None:
             # Not a finding from matrix rows (issue 12): for a planned release pip installs it;
             # for an installed toolkit only its own METADATA can say what is missing, and facts
@@ -133,7 +159,10 @@ def check_requirements(host: dict, matrix, target, planned: bool):
             continue
         if try_parse(installed) is None:
             yield Check(f"host.requirement.{dist}", f"{dist} (needed by {package} {version})", UNKNOWN, component=dist, observed=f"{dist} {installed}",
-                        how=how_package(host, dist), message=f"installed version {installed!r} of {dist} does not parse")
+                        how=how_package(host, dist), expected="; ".join(sorted({str(q) for _r, q in items})),
+                        source="; ".join(sorted({r.get('source', '') for r, _q in items} - {""})),
+                        message=f"installed version {installed!r} of {dist} does not parse",
+                        fix=Fix(f"reinstall a released {dist}", [cmd(*pip_argv(host), "install", "--force-reinstall", f"{dist}{','.join(sorted({str(q.specifier) for _r, q in items}))}")]))
             continue
         failing = [(r, q) for r, q in items if not q.specifier.contains(installed, prereleases=True)]
         if not failing:

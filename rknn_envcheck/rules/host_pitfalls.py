@@ -10,7 +10,7 @@ from rknn_envcheck.report import FAIL, SKIPPED, UNKNOWN, WARN, Check, Fix
 from rknn_envcheck.rules.toolkit import canonical_name
 from rknn_envcheck.shellcmd import cmd, from_data
 from rknn_envcheck.versions import MatrixRequirement, in_versions, matches, public, try_parse
-from rknn_envcheck.rules.host_common import installed_packages, pip_argv
+from rknn_envcheck.rules.host_common import how_package, installed_packages, pip_argv
 
 
 def _condition_holds(key: str, value, host: dict, packages: dict) -> bool | None:
@@ -23,7 +23,8 @@ def _condition_holds(key: str, value, host: dict, packages: dict) -> bool | None
         return None if not host.get("arch") else host["arch"].lower() in [a.lower() for a in value]
     if key == "python":
         pyver = (host.get("python") or {}).get("version")
-        return None if not pyver else matches(pyver, value)
+        # `3.x` in a facts file is as good as missing: the row is undecided, never a crash.
+        return None if try_parse(pyver) is None else matches(pyver, value)
     if key == "env_set":
         if "env" not in host:
             return None
@@ -96,12 +97,13 @@ def check_pitfalls(host: dict, matrix, target):
         if applies is None:
             if level == "info":
                 continue
-            yield Check(f"pitfall.{row['id']}", row["title"], UNKNOWN, component=_pitfall_component(row), source=row.get("source", ""),
+            yield Check(f"pitfall.{row['id']}", row["title"], UNKNOWN, component=_pitfall_component(row), source=row.get("source", ""), how=_how_for(row, host, target),
                         message=f"could not tell whether this applies ({_why_undecided(row, host, target, matrix)}): {row['message']}",
                         expected=_expected_for(row["when"]), rule=f"{row.get('_file', 'pitfalls.toml')} [[pitfall]] {row['id']}", fix=Fix(row["fix"], _this_pip(host, row.get("commands", []))))
             continue
         status = {"fail": FAIL, "warn": WARN, "info": SKIPPED}[level]
         yield Check(f"pitfall.{row['id']}", row["title"], status, component=_pitfall_component(row), source=row.get("source", ""), observed=_observed_for(row, host),
+                    how=_how_for(row, host, target),
                     expected=_expected_for(row["when"]), rule=f"{row.get('_file', 'pitfalls.toml')} [[pitfall]] {row['id']}", message=row["message"] + (" (advice)" if level == "info" else ""),
                     fix=Fix(row["fix"], _this_pip(host, row.get("commands", []))))
 
@@ -118,7 +120,7 @@ def _expected_for(when: dict) -> str:
     """A pitfall's `when` describes the bad case; say what a good environment looks like instead."""
     parts = []
     if "dist" in when:
-        parts.append(f"{canonical_name(when['dist'])} outside {when['specifier']}" if when.get("specifier") else f"{canonical_name(when['dist'])} not installed")
+        parts.append(_outside(canonical_name(when["dist"]), when["specifier"]) if when.get("specifier") else f"{canonical_name(when['dist'])} not installed")
     if "dist_missing" in when:
         parts.append(f"{canonical_name(when['dist_missing'])} installed")
     if "needs" in when:
@@ -137,6 +139,20 @@ def _expected_for(when: dict) -> str:
     return "; ".join(parts) or "see the advice"
 
 
+_COMPLEMENT = {">=": "<", ">": "<=", "<": ">=", "<=": ">", "==": "!=", "!=": "=="}
+
+
+def _outside(name: str, spec_text: str) -> str:
+    """The good range as a requirement: the bad case `numpy>=2` → `numpy<2`; a compound range
+    has no one-specifier complement and is said in words."""
+    from rknn_envcheck.versions import specifier
+
+    items = list(specifier(spec_text))
+    if len(items) == 1 and items[0].operator in _COMPLEMENT and not items[0].version.endswith(".*"):
+        return f"{name}{_COMPLEMENT[items[0].operator]}{items[0].version}"
+    return f"{name} outside {spec_text}"
+
+
 def _this_pip(host: dict, commands) -> list:
     """Pitfall data says `pip install …`; run it with the judged interpreter's pip, not whatever
     `pip` is first on PATH (that is how packages land in the wrong environment)."""
@@ -151,6 +167,28 @@ def _pitfall_component(row: dict) -> str:
     when = row["when"]
     needs = MatrixRequirement(when["needs"]).name if "needs" in when else None
     return canonical_name(when.get("dist") or when.get("dist_missing") or needs or row.get("package") or "python")
+
+
+def _how_for(row: dict, host: dict, target) -> str:
+    """Where each fact the row's `when` looks at was read (the host probe's own `how` notes)."""
+    when = row["when"]
+    notes = host.get("how") if isinstance(host.get("how"), dict) else {}
+    parts = []
+    for key in ("dist", "dist_missing", "needs"):
+        if key in when:
+            name = canonical_name(MatrixRequirement(when[key]).name if key == "needs" else when[key])
+            parts.append(f"{name}: {how_package(host, name)}")
+    if "env_set" in when or "env_unset" in when:
+        parts.append(f"environment: {notes.get('env') or 'os.environ of the judged Python'}")
+    if "gcc" in when:
+        parts.append(f"gcc: {notes.get('gcc') or 'shutil.which(gcc) on PATH'}")
+    if "python" in when:
+        parts.append(f"Python: {notes.get('python.version') or 'sys.version_info of the judged Python'}")
+    if "os" in when or "arch" in when:
+        parts.append(f"os/arch: {notes.get('arch') or 'sys.platform, platform.machine()'}")
+    if row.get("package") and target:
+        parts.append(f"{target[0]}: {how_package(host, target[0])}")
+    return "; ".join(parts) or "the host facts"
 
 
 def _observed_for(row: dict, host: dict):

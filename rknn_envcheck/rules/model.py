@@ -13,12 +13,13 @@ from __future__ import annotations
 from rknn_envcheck.fixplan import BoardPlan
 from rknn_envcheck.model.header import LINE_UNKNOWN, LINE_V1, LINE_V2, ModelInfo
 from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, WARN, Check, Fix
-from rknn_envcheck.rules.chips import v1_families
+from rknn_envcheck.rules.chips import model_chip_names, v1_families
 from rknn_envcheck.rules.model_common import (
     SRC_FAMILY, SRC_LINE, SRC_TK_RUNTIME_V1, SRC_TK_RUNTIME_V2, SRC_V2_TARGET, V1_DEFAULT_TARGET, V2_DEFAULT_TARGET,
-    V2_SHARED, _Ctx, _device_how, _fmt, _re_export_fix, _release, _runtime_field, _v1_family,
+    _Ctx, _device_how, _fmt, _re_export_fix, _release, _runtime_field, _v1_family,
 )
 from rknn_envcheck.rules.model_needs import LARGE_MODEL_BYTES
+from rknn_envcheck.shellcmd import cmd
 from rknn_envcheck.rules.model_v1 import _check_custom_ops, _check_encrypted, _check_mini, _check_nbg_npu, _check_pre_compiled
 
 # ---------------------------------------------------------------- checks
@@ -94,14 +95,7 @@ def _check_target(c: _Ctx) -> Check:
         defaulted = not info.target_platforms
         allowed = set()
         for t in targets:
-            row = c.matrix.chip(t) if c.matrix is not None else None
-            names = {t}
-            if row:
-                names |= {row["name"].lower(), *[a.lower() for a in row.get("aliases", [])]}
-            for group in V2_SHARED:
-                if names & group:
-                    names |= group
-            allowed |= names
+            allowed |= model_chip_names(c.matrix, t)
         allowed = sorted(allowed)
         src = SRC_V2_TARGET
     observed = f"target_platform {targets}" + (" (not set in the model: toolkit default)" if defaulted else "")
@@ -188,7 +182,11 @@ def _check_toolkit_runtime(c: _Ctx) -> Check | None:
     tk = _release(info.toolkit_version)
     if tk is None:
         return c.check("toolkit_runtime", title, UNKNOWN, observed=info.toolkit_version_raw, how=c.model_how("toolkit_version"), source=src,
-                       message=f"the toolkit version in the model ({info.toolkit_version_raw!r}) is missing or not a version")
+                       expected=f"a toolkit version in the model header (e.g. {'2.3.2' if info.line == LINE_V2 else '1.7.5'})",
+                       message=f"the toolkit version in the model ({info.toolkit_version_raw!r}) is missing or not a version",
+                       fix=Fix("read the model's header again with this rknn-envcheck; if it still has no version, rebuild the model with a released toolkit "
+                               "and keep the runtime on the board at least as new as that toolkit",
+                               [cmd("rknn-envcheck", "model", str(info.path))]))
     component = (c.row or {}).get("runtime_library", "librknnrt.so" if info.line == LINE_V2 else "librknn_runtime.so")
     if c.device is None:
         return c.check("toolkit_runtime", title, OK, observed=f"built by {info.line} {info.toolkit_version_raw}", how=c.model_how("toolkit_version"),

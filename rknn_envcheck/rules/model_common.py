@@ -12,8 +12,6 @@ from rknn_envcheck.shellcmd import PYTHON, Command
 
 V1_DEFAULT_TARGET = "rk1808"  # toolkit1.md §5.3: default when target_platform is unset
 V2_DEFAULT_TARGET = "rk3566"  # toolkit2.md §3.2: "if not set, the default is rk3566" (UG-1.5.0)
-# Models are shared by these chips (toolkit2.md §4.5: resnet18_for_rk3566_rk3568.rknn).
-V2_SHARED = ({"rk3566", "rk3568"},)
 
 SRC_FAMILY = "UG-1.7.5 §7.2; seed §1.7.1 item 3"
 SRC_V2_TARGET = "WHL-2.5.0 (strings of librknnrt.so and librknnc.so) `This rknn model is for %s, but current platform is %s`"

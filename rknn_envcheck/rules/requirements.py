@@ -193,6 +193,20 @@ def _combined(needs: list) -> str:
     return f"{name}{'[' + ','.join(sorted(extras)) + ']' if extras else ''}{spec}"
 
 
+def _install(host: dict, text: str, needs: list, *pip_flags: str) -> Fix:
+    """The pip command that meets every declarer at once — or, when their ranges do not meet
+    (`numpy<2` from one, `numpy>=2` from another), the reason no command can: a pin nothing
+    satisfies would only make pip fail."""
+    from rknn_envcheck.versions import satisfiable
+
+    combined = _combined(needs)
+    if satisfiable(simplest(n.requirement.specifier for n in needs)):
+        return Fix(text, [_pip(host, "install", *pip_flags, combined)])
+    name = needs[0].requirement.name
+    return Fix(f"no {name} version satisfies every declarer ({'; '.join(f'{n.declarer}: {n.requirement.line}' for n in needs[:6])}): "
+               f"upgrade or remove the declarer that disagrees with {needs[0].declarer}, then install {name} in its range")
+
+
 def _others(needs: list) -> str:
     rest = needs[1:]
     if not rest:
@@ -235,14 +249,14 @@ def closure_checks(host: dict, package: str, version: str) -> list[Check]:
                 expected="; ".join(f"`{n.requirement.line}` ({n.declarer})" for n in needs), source=_source((n.declarer, n.declarer_version) for n in needs),
                 message=f"{first.said()} (its METADATA Requires-Dist); {name} is not installed{_others(needs)} — "
                         f"the import fails (installed with --no-deps, or uninstalled since?)",
-                fix=Fix(f"install {name} in the range every declarer accepts", [_pip(host, "install", _combined(needs))])))
+                fix=_install(host, f"install {name} in the range every declarer accepts", needs)))
             continue
         version_of_dep = try_parse(installed)
         if version_of_dep is None:
             checks.append(Check(f"host.requirement.{name}", title, UNKNOWN, component=name, observed=f"{name} {installed}", how=_how(host, needs, name, True),
                                 expected="; ".join(n.requirement.line for n in needs), source=_source((n.declarer, n.declarer_version) for n in needs),
                                 message=f"the installed version {installed!r} of {name} does not parse, so `{needs[0].requirement.line}` cannot be compared",
-                                fix=Fix(f"reinstall a released {name}", [_pip(host, "install", "--force-reinstall", _combined(needs))])))
+                                fix=_install(host, f"reinstall a released {name}", needs, "--force-reinstall")))
             continue
         failing = [n for n in needs if not n.requirement.specifier.contains(version_of_dep, prereleases=True)]
         if failing:
@@ -251,7 +265,7 @@ def closure_checks(host: dict, package: str, version: str) -> list[Check]:
                 expected="; ".join(f"`{n.requirement.line}` ({n.declarer})" for n in failing), source=_source((n.declarer, n.declarer_version) for n in failing),
                 message=f"{failing[0].said()} (its METADATA Requires-Dist); {name} {installed} is installed{_others(failing)} — "
                         "pip reports this conflict and the toolkit may fail to import or behave wrongly",
-                fix=Fix(f"install the {name} version every declarer accepts", [_pip(host, "install", _combined(needs))])))
+                fix=_install(host, f"install the {name} version every declarer accepts", needs)))
     problems = [c for c in checks if c.status != OK]
     python = (marker_env or {}).get("python_version") if isinstance(marker_env, dict) else None
     where = f" (markers evaluated for Python {python} on {marker_env.get('sys_platform')} {marker_env.get('platform_machine')})" if python else ""

@@ -54,7 +54,8 @@ def _export_fix(opset: int | None = None, ir: int | None = None) -> Fix:
     if ir is not None:
         code = f"import onnx; m = onnx.load({'model.onnx'!r}); m.ir_version = {ir!r}; onnx.save(m, {'model_ir.onnx'!r})"
         parts.append(Command([code], shell=PYTHON, note="lower the IR version (valid when no newer IR feature is used)"))
-    text = "re-export the model" + (f" with opset {opset}" if opset is not None else "") + (f" and IR version {ir}" if ir is not None else "")
+    targets = ([f"opset {opset}"] if opset is not None else []) + ([f"IR version {ir}"] if ir is not None else [])
+    text = "re-export the model" + (" with " + " and ".join(targets) if targets else "")
     return Fix(text=text, commands=parts)
 
 
@@ -74,8 +75,13 @@ def judge_source_model(model, toolkit, toolkit_how: str, packages: dict, device:
     package, version = toolkit
     tk = f"{package} {version}"
     context = dict(subject=subject, component=package)
-    format_rows = [r for r in _rows(matrix, "source_format", package)
-                   if r["framework"] == model.framework or (model.torchscript is False and r["framework"] == "torch-pickle")]
+    if model.format in ("pytorch", "keras"):  # rules/source_torch.py, rules/source_keras.py read their [[source_format]] rows
+        from rknn_envcheck.rules.source_keras import judge_keras
+        from rknn_envcheck.rules.source_torch import judge_torch
+
+        judge = judge_torch if model.format == "pytorch" else judge_keras
+        return checks + judge(model, package, version, tk, packages, matrix, context) + _judge_board(model, package, tk, device, matrix, context)
+    format_rows = [r for r in _rows(matrix, "source_format", package) if r["framework"] == model.framework]
     for row in format_rows:
         checks.append(Check(f"source.{model.framework}", f"{model.format} model on {tk}", FAIL, observed=model.summary(), how=how_file,
                             expected=f"a format {tk} loads", source=row["source"],
@@ -84,19 +90,14 @@ def judge_source_model(model, toolkit, toolkit_how: str, packages: dict, device:
         return checks
     if model.format == "onnx":
         checks += _judge_onnx(model, package, version, tk, packages, matrix, context)
-    elif model.format == "pytorch":
-        checks.append(Check("source.torch_archive", "PyTorch archive version", UNKNOWN, observed=f"file-format version {model.archive_version}",
-                            how=how_file, expected=f"a version the torch beside {tk} reads", source="API-TK2-2.3.2 §1.3",
-                            message=f"archive version {model.archive_version} is read, but the torch release mapping is not in the matrix yet; "
-                                    "load it with the torch beside the toolkit to check",
-                            fix=Fix("try loading it with the installed torch", [Command([f"import torch; torch.jit.load({model.path!r})"], shell=PYTHON)]),
-                            **context))
-    elif model.format == "keras":
-        checks.append(Check("source.keras", "Keras model", UNKNOWN, observed=model.summary(), how=how_file, expected="layers readable",
-                            source="UG-1.7.5 rknn.load_keras", message=f"{tk} loads Keras models; the Keras version and layers in the file are not read",
-                            fix=Fix("read the Keras version the file was saved with (needs h5py)",
-                                    [Command([f"import h5py; print(h5py.File({model.path!r}, 'r').attrs.get('keras_version'))"], shell=PYTHON)]),
-                            **context))
+    elif model.format in ("tflite", "tensorflow"):
+        from rknn_envcheck.rules.source_tf import judge_tf
+
+        checks += judge_tf(model, package, version, tk, packages, matrix, context)
+    elif model.role:  # Caffe / Darknet / MXNet, two files each (rules/source_twofile.py)
+        from rknn_envcheck.rules.source_twofile import judge_two_file
+
+        checks += judge_two_file(model, package, version, tk, matrix, context)
     checks += _judge_board(model, package, tk, device, matrix, context)
     return checks
 

@@ -27,38 +27,51 @@ def installed_toolkit(host: dict) -> tuple[str, str] | None:
     return found[0] if found else None
 
 
-def parse_toolkit_option(text: str, matrix) -> tuple[str, str]:
+def parse_toolkit_option(text: str, matrix, option: str = "--toolkit") -> tuple[str, str]:
     """`--toolkit` accepts `rknn-toolkit2==2.3.2`, `rknn-toolkit2 2.3.2` or a bare `2.3.2`.
 
     A bare version that exists in both lines (1.6.0 is a release of rknn-toolkit and of
     rknn-toolkit2) is refused rather than guessed: the two lines need different boards.
+    `option` names where the text came from in errors (a facts file's `judged_for` field).
     """
+    package, version = check_toolkit_text(text, option)
+    if package is not None:
+        return package, version
+    raw = version
+    candidates = [p for p in ("rknn-toolkit", "rknn-toolkit2") if matrix.is_release(p, raw)]
+    if len(candidates) == 1:
+        return candidates[0], raw
+    if len(candidates) > 1:
+        raise UsageError(f"{option} {raw}: both rknn-toolkit {raw} and rknn-toolkit2 {raw} exist; say which, e.g. rknn-toolkit2=={raw}")
+    raise UsageError(f"{option} {raw}: no rknn-toolkit or rknn-toolkit2 release {raw} in matrix {matrix.version}; name the package (e.g. rknn-toolkit2=={raw}) to judge it anyway")
+
+
+def check_toolkit_text(text: str, option: str = "--toolkit") -> tuple[str | None, str]:
+    """The matrix-free half of parse_toolkit_option: (package, version) for `pkg==V` / `pkg V`,
+    (None, V) for a bare version; UsageError naming `option` when it is neither."""
+    from rknn_envcheck.inputlimits import cut
     from rknn_envcheck.versions import normalize
 
     raw = text.strip()
+    shown = cut(repr(text), 120)
     if not raw:
-        raise UsageError("--toolkit is empty: give a release, e.g. --toolkit rknn-toolkit2==2.3.2")
+        raise UsageError(f"{option} is empty: give a release, e.g. rknn-toolkit2==2.3.2")
     match = re.match(r"^\s*([A-Za-z][A-Za-z0-9_.-]*?)\s*(?:==|\s)\s*(\S+)\s*$", raw)
     if match:
         package = canonical_name(match.group(1))
         version = match.group(2)
         if package not in RKNN_PACKAGES:
-            raise UsageError(f"--toolkit {text!r}: unknown package {match.group(1)!r}; expected one of {', '.join(RKNN_PACKAGES)}")
+            raise UsageError(f"{option} {shown}: unknown package {cut(repr(match.group(1)), 60)}; expected one of {', '.join(RKNN_PACKAGES)}")
         try:
             normalize(version)
         except ValueError as exc:
-            raise UsageError(f"--toolkit {text!r}: {exc}") from None
+            raise UsageError(f"{option} {shown}: {exc}") from None
         return package, version
     try:
         normalize(raw)
     except ValueError as exc:
-        raise UsageError(f"--toolkit {text!r}: {exc}; or name the package, e.g. rknn-toolkit2==2.3.2") from None
-    candidates = [p for p in ("rknn-toolkit", "rknn-toolkit2") if matrix.is_release(p, raw)]
-    if len(candidates) == 1:
-        return candidates[0], raw
-    if len(candidates) > 1:
-        raise UsageError(f"--toolkit {raw}: both rknn-toolkit {raw} and rknn-toolkit2 {raw} exist; say which, e.g. --toolkit rknn-toolkit2=={raw}")
-    raise UsageError(f"--toolkit {raw}: no rknn-toolkit or rknn-toolkit2 release {raw} in matrix {matrix.version}; name the package (e.g. rknn-toolkit2=={raw}) to judge it anyway")
+        raise UsageError(f"{option} {shown}: {exc}; or name the package, e.g. rknn-toolkit2==2.3.2") from None
+    return None, raw
 
 
 def wheel_rows(matrix, package: str, version: str) -> list[dict]:
@@ -93,6 +106,28 @@ def requirement_rows(matrix, package: str, version: str, python: str | None, pla
     return out
 
 
+def pins_per_python(rows: list[dict]) -> dict[str, dict[str, list]]:
+    """The [[requirement]] rows of a release whose pins differ by Python (toolkit2 2.3.2: onnx
+    ==1.10.0 on cp36, >=1.16.1 on cp38+), as {distribution: {Python X.Y: [SpecifierSet]}}; a
+    distribution pinned alike for every Python is left out. For a host whose Python is unknown
+    these rows cannot be merged into one range (the merge is empty, or wrong for every Python)."""
+    from rknn_envcheck.versions import MatrixRequirement
+
+    by_dist: dict[str, list[tuple[list | None, object]]] = {}
+    for row in rows:
+        req = MatrixRequirement(row["requirement"])
+        by_dist.setdefault(canonical_name(req.name), []).append((row.get("python") or None, req.specifier))
+    out = {}
+    for dist, items in by_dist.items():
+        pythons = sorted({py for limit, _spec in items if limit for py in limit})
+        if not pythons:
+            continue
+        per = {py: [spec for limit, spec in items if not limit or py in limit] for py in pythons}
+        if len({tuple(sorted(str(s) for s in specs)) for specs in per.values()}) > 1:
+            out[dist] = per
+    return out
+
+
 def host_platform(host: dict) -> str | None:
     """The wheel platform the host needs (`linux_x86_64`, `win_amd64`, …), from os + arch."""
     os_name = (host.get("os") or "").lower()
@@ -110,11 +145,15 @@ def host_platform(host: dict) -> str | None:
 
 
 def python_minor(host: dict) -> str | None:
-    version = (host.get("python") or {}).get("version")
-    if not version:
+    """`3.11` from host.python.version `3.11.7`; None when missing or not a version (`3.x`, `3`):
+    every rule that needs the Python then says `unknown` instead of judging a made-up `3.x`."""
+    from rknn_envcheck.versions import try_parse
+
+    python = host.get("python") if isinstance(host.get("python"), dict) else {}
+    parsed = try_parse(python.get("version"))
+    if parsed is None or len(parsed.release) < 2:
         return None
-    parts = str(version).split(".")
-    return ".".join(parts[:2]) if len(parts) >= 2 else None
+    return f"{parsed.release[0]}.{parsed.release[1]}"
 
 
 # Where a release's wheel comes from when it is not on PyPI (toolkit1.md §1.2; toolkit2.md §1.1).
@@ -136,13 +175,20 @@ def on_pypi(matrix, package: str, version: str) -> bool:
     return any(r.get("on_pypi") and public(r["version"]) == wanted for r in matrix.rows("release", package))
 
 
-def install_commands(matrix, package: str, version: str, pip: list[str]) -> list:
+def install_commands(matrix, package: str, version: str, pip: list[str], python: str | None = None, platform: str | None = None) -> list:
     """How to install one release (`pip`: the start of the pip argv): `pip install` when PyPI has
-    it, else the vendor's wheel file."""
+    it, else the vendor's wheel file — named for `python` ("3.8") and `platform` when both are
+    known (CPython's ABI tag carries the `m` suffix up to 3.7), else the page to pick it from."""
     from rknn_envcheck.shellcmd import cmd
 
     if on_pypi(matrix, package, version):
         return [cmd(*pip, "install", f"{package}=={version}")]
-    wheel = package.replace("-", "_")
-    return [cmd(*pip, "install", f"./{wheel}-{version}-cpXY-cpXY-PLATFORM.whl",
-                note=f"{package} {version} is not on PyPI: download the wheel for your Python and platform from {RELEASE_PAGES.get(package, 'the vendor')}")]
+    wheel, page = package.replace("-", "_"), RELEASE_PAGES.get(package, "the vendor")
+    parts = python.split(".") if python else []
+    if len(parts) == 2 and all(p.isdigit() for p in parts) and platform and platform.startswith(("linux_", "win_")):
+        tag = "cp" + "".join(parts)
+        abi = tag + ("m" if (int(parts[0]), int(parts[1])) <= (3, 7) else "")
+        return [cmd(*pip, "install", f"./{wheel}-{version}-{tag}-{abi}-{platform}.whl",
+                    note=f"{package} {version} is not on PyPI: download this file from {page}")]
+    return [cmd(*pip, "install", f"./{wheel}-{version}-<python tag>-<abi tag>-<platform>.whl",
+                note=f"{package} {version} is not on PyPI: pick the file for your Python and platform at {page}")]

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rknn_envcheck.shellcmd import posix_quote
 from rknn_envcheck.udev.render_rule import RULE_FILE_NAME, render_rules
 
 RULES_DIR = "etc/udev/rules.d"
@@ -57,6 +58,7 @@ class Outcome:
     backup: str | None = None
     reloaded: bool | None = None
     replug_needed: bool | None = None
+    planned_text: str | None = None  # dry run: the file --install would write (the re-check is predicted on it)
 
     def say(self, text: str = "") -> None:
         self.lines.append(text)
@@ -95,13 +97,13 @@ def sudo_command(argv: list[str]) -> str:
     return posix_join(["sudo", *own_command()["sudo_argv"], *argv])
 
 
-def udev_fix_commands(root="/") -> list:
+def udev_fix_commands(root="/", group: str | None = None) -> list:
     """The commands the udev report's fixes show (shellcmd.Command): read what will happen, then
-    do it — for the same --root the status was read from. Rules use fixplan.udev_commands(facts)."""
+    do it — for the same --root (and --group) the status was read for. Rules use fixplan.udev_commands(facts)."""
     from rknn_envcheck.probes.own_command import own_command
     from rknn_envcheck.shellcmd import udev_commands
 
-    return udev_commands({"tool": own_command()}, str(root or "/"))
+    return udev_commands({"tool": own_command()}, str(root or "/"), group)
 
 
 def group_exists(group: str, root: Path) -> bool | None:
@@ -283,9 +285,10 @@ def _describe_dry_run(out: Outcome, target: Path, existing: str | None, text: st
     out.action = "dry-run"
     if not target.parent.is_dir():
         out.exit_code = 1
-        out.say(f"Dry run: `--install` would fail: {target.parent} does not exist (is {root} the root of a Linux system with udev?).")
+        out.say(f"Dry run: `--install` would fail: {target.parent} does not exist (is {posix_quote(str(root))} the root of a Linux system with udev?).")
         return
     out.say("Dry run: nothing is changed. `--install` would:")
+    out.planned_text = text
     if existing is not None:
         out.say(f"  1. keep the current {target} (it differs) as {target.name}.bak-<date-time> beside it")
     out.say(f"  {'2' if existing is not None else '1'}. write {target} (mode 0644, {len(text.encode())} bytes):")
@@ -303,7 +306,7 @@ def _refuse_unwritable(out: Outcome, target_dir: Path, target: Path, root: Path,
         out.action = "failed"
         out.exit_code = 1
         what = "is not a directory" if target_dir.exists() or _blocked_by_file(target_dir) else "does not exist"
-        out.say(f"Cannot install: {target_dir} {what} (is udev installed? is --root {root} right?). Nothing was written.")
+        out.say(f"Cannot install: {target_dir} {what} (is udev installed? is --root {posix_quote(str(root))} right?). Nothing was written.")
         return True
     if os.geteuid() != 0 and not os.access(target_dir, os.W_OK):
         out.action = "refused"
@@ -347,7 +350,7 @@ def _reload_udev(out: Outcome, root: Path, udevadm: str | None, commands: list[s
     if udevadm == "auto":
         udevadm = shutil.which("udevadm") if root == Path("/") else None
         if root != Path("/"):
-            out.say(f"--root {root}: not reloading this machine's udev; on the target system run: " + "; ".join(f"sudo {c}" for c in commands))
+            out.say(f"--root {posix_quote(str(root))}: not reloading this machine's udev; on the target system run: " + "; ".join(f"sudo {c}" for c in commands))
             out.reloaded = None
             return False
     if not udevadm:

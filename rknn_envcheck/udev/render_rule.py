@@ -36,9 +36,9 @@ _COMMENT_TEXT = re.compile(r"[A-Za-z0-9 ,.;:()'/+_-]{0,160}")
 
 def check_group_name(group: str) -> str:
     if not isinstance(group, str) or not _GROUP_NAME.fullmatch(group):
-        from rknn_envcheck.render.common import cut
+        from rknn_envcheck.inputlimits import MAX_SHOWN, cut
 
-        raise UsageError(f"--group {cut(repr(group))} is not a valid group name for a udev rule "
+        raise UsageError(f"--group {cut(repr(group), MAX_SHOWN)} is not a valid group name for a udev rule "
                          "(lower-case letters, digits, _ and -, starting with a letter or _, at most 32; e.g. plugdev)")
     return group
 
@@ -61,9 +61,9 @@ def check_usb_id_row(row: dict) -> dict:
 
 
 def _shown(value) -> str:
-    from rknn_envcheck.render.common import cut
+    from rknn_envcheck.inputlimits import MAX_SHOWN, cut
 
-    return cut(repr(value))
+    return cut(repr(value), MAX_SHOWN)
 
 
 def rule_line(mode: str, group: str | None = DEFAULT_GROUP) -> str:

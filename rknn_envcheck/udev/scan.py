@@ -51,8 +51,12 @@ def _is_mask(path: Path) -> bool:
         return False
 
 
-def _read(path: Path, directory: str) -> RulesFile:
+def _read(path: Path, directory: str, planned: str | None = None) -> RulesFile:
     entry = RulesFile(path=path, name=path.name, directory="/" + directory)
+    if planned is not None:  # what `udev --install` would write there (its dry run judges it)
+        entry.masked = planned == ""
+        entry.rules = parse_rules(planned)
+        return entry
     if _is_mask(path):
         entry.masked = True
         return entry
@@ -72,9 +76,11 @@ def _read(path: Path, directory: str) -> RulesFile:
 RULES_FILE_MAX_BYTES = 1 << 20
 
 
-def load_rules_files(root: str | Path = "/") -> list[RulesFile]:
-    """Every rules file in udev's order, each marked with the file that overrides it (if any)."""
+def load_rules_files(root: str | Path = "/", planned: dict[Path, str] | None = None) -> list[RulesFile]:
+    """Every rules file in udev's order, each marked with the file that overrides it (if any).
+    `planned`: {path: text} read instead of what is on disk there (a file not yet written)."""
     root = Path(root)
+    planned = {Path(p): text for p, text in (planned or {}).items()}
     winners: dict[str, RulesFile] = {}
     every: list[RulesFile] = []
     seen_dirs: set[Path] = set()
@@ -88,10 +94,10 @@ def load_rules_files(root: str | Path = "/") -> list[RulesFile]:
         if real in seen_dirs or not base.is_dir():
             continue
         seen_dirs.add(real)
-        for path in sorted(base.iterdir()):
-            if not path.name.endswith(".rules") or path.is_dir():
+        for path in sorted(set(base.iterdir()) | {p for p in planned if p.parent == base}):
+            if not path.name.endswith(".rules") or (path.is_dir() and path not in planned):
                 continue
-            entry = _read(path, directory)
+            entry = _read(path, directory, planned.get(path))
             if path.name in winners:
                 entry.overridden_by = str(winners[path.name].path)
             else:
@@ -143,8 +149,8 @@ def _to_dict(entry: RulesFile) -> dict:
     }
 
 
-def scan_rules(root: str | Path = "/") -> list[dict]:
+def scan_rules(root: str | Path = "/", planned: dict[Path, str] | None = None) -> list[dict]:
     """Rules files that mention vendor 2207 — plus any file overriding or masking one — in udev order."""
-    files = load_rules_files(root)
+    files = load_rules_files(root, planned)
     hidden_vendor_files = {f.overridden_by for f in files if f.overridden_by and f.mentions_vendor}
     return [_to_dict(f) for f in files if f.mentions_vendor or str(f.path) in hidden_vendor_files]

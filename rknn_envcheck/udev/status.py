@@ -13,7 +13,7 @@ from rknn_envcheck.report import FAIL, OK, SKIPPED, UNKNOWN, WARN, Check, Fix
 from rknn_envcheck.shellcmd import cmd
 from rknn_envcheck.udev import grants as grants_mod
 from rknn_envcheck.udev.devices import connected_devices, ordinary_user_access, usb_bus_state
-from rknn_envcheck.udev.install import NOT_LINUX, RELOAD_COMMANDS, udev_fix_commands
+from rknn_envcheck.udev.install import NOT_LINUX, RELOAD_COMMANDS, group_exists, udev_fix_commands
 from rknn_envcheck.udev.render_rule import short_meaning
 from rknn_envcheck.udev.scan import RULES_DIRS, active_files, load_rules_files, scan_rules
 
@@ -43,9 +43,29 @@ def _user_name() -> str:
         return str(os.geteuid())
 
 
-def _fix(root, extra: list | None = None, text: str = "") -> Fix:
+def _fix(root, extra: list | None = None, text: str = "", group: str | None = None) -> Fix:
     return Fix(text or "install a narrower rule than the vendor's (read it first with --dry-run), then replug the board",
-               (extra or []) + udev_fix_commands(root))
+               (extra or []) + udev_fix_commands(root, group))
+
+
+def _missing_group_fix(root, group: str) -> Fix:
+    """The rule was (or would be) written without GROUP because the group does not exist: running
+    the same install again changes nothing — create the group first, or choose one that exists."""
+    other_root = str(root) not in ("/", "")
+    where = f"{Path(root) / 'etc' / 'group'}" if other_root else "/etc/group"
+    groupadd = cmd("sudo", "groupadd", *(["--root", str(root)] if other_root else []), group)
+    return Fix(f"group {group} does not exist ({where} has no such group), so the rule cannot grant it: create the group "
+               f"(groupadd; then add users with usermod -aG {group} USER) and install again, or install with "
+               "an existing group (--group plugdev)",
+               [groupadd] + udev_fix_commands(root, group))
+
+
+def _by_reason(rows) -> str:
+    """`2207:0006 (adb), 2207:1808 (ntb): why` — one reason said once for every id it applies to."""
+    grouped: dict[str, list[str]] = {}
+    for row in rows:
+        grouped.setdefault(row[3], []).append(_pid_label(row[0]))
+    return "; ".join(f"{', '.join(labels)}: {why}" for why, labels in grouped.items())
 
 
 def _how(root: Path) -> str:
@@ -69,7 +89,10 @@ def _pid_label(row: dict) -> str:
     return f"2207:{row['pid']} ({row.get('mode', '')})" if row.get("pid") else "2207:* (loader/other)"
 
 
-def build_checks(root="/", group: str = "plugdev", usb_ids=None, platform: str | None = None) -> list[Check]:
+def build_checks(root="/", group: str = "plugdev", usb_ids=None, platform: str | None = None,
+                 planned: dict | None = None, as_root: bool | None = None) -> list[Check]:
+    """`planned` {path: text}: judge the rules as if that file were written (the dry run predicts
+    the re-check of `--install`); `as_root`: answer as root does (the dry run shows a sudo line)."""
     import sys
 
     root = Path(root)
@@ -80,9 +103,9 @@ def build_checks(root="/", group: str = "plugdev", usb_ids=None, platform: str |
                       subject=SUBJECT, observed=platform, how="sys.platform", expected="linux",
                       source="NPU drivers/common/usr/bin/start_usb.sh; seed §1.7.2 items 6-7", message=" ".join(lines))]
 
-    as_root = os.geteuid() == 0
-    files = load_rules_files(root)
-    scanned = scan_rules(root)
+    as_root = os.geteuid() == 0 if as_root is None else as_root
+    files = load_rules_files(root, planned)
+    scanned = scan_rules(root, planned)
     vendor_files = [f for f in active_files(files) if f.mentions_vendor]
     seat_rules = any(f.name == grants_mod.SEAT_LATE_RULES for f in active_files(files))
     who_groups = {group} if as_root else _user_groups()
@@ -116,7 +139,7 @@ def build_checks(root="/", group: str = "plugdev", usb_ids=None, platform: str |
             f"no udev rules file mentions vendor 2207, so {who} cannot open Rockchip USB devices "
             "(adb shows `no permissions`, NTB boards and the compute stick are not found)" + ("" if as_root else "")
         )
-        fix = _fix(root)
+        fix = _fix(root, group=group)
     elif len(granted) == len(results):
         why = results[0][3] if len({r[3] for r in results}) == 1 else "; ".join(f"{_pid_label(r[0])}: {r[3]}" for r in results)
         status, message, fix = OK, f"{who} can open Rockchip USB devices: {why}", None
@@ -124,14 +147,18 @@ def build_checks(root="/", group: str = "plugdev", usb_ids=None, platform: str |
             message += " — every local user, as the vendor's rule does; `udev --install` grants it only to the seat user and group " + group
     else:
         denied = [r for r in results if not r[2]]
-        why = "; ".join(f"{_pid_label(r[0])}: {r[3]}" for r in denied)
+        why = _by_reason(denied)
         status = WARN
         message = f"{who} cannot open every Rockchip USB device: {why}"
         extra = []
         eff = denied[0][1]
         if not as_root and eff.group and eff.group.value not in who_groups:
             extra = [cmd("sudo", "usermod", "-aG", str(eff.group.value), _user_name(), note="then log out and in again")]
-        fix = _fix(root, extra)
+        if group_exists(group, root) is False:
+            message += f"; group {group} does not exist on this system"
+            fix = _missing_group_fix(root, group)
+        else:
+            fix = _fix(root, extra, group=group)
     checks.append(Check(id="udev.rules", title="udev rules for Rockchip USB (vendor 2207)", status=status,
                         component=COMPONENT, subject=SUBJECT, observed=observed, how=_how(root),
                         expected=f"a rule letting {who} read and write 2207 devices", source=SOURCE,
