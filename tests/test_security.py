@@ -640,3 +640,32 @@ def test_safeio_api_errors_are_usage_errors(tmp_path):
         safeio.write_text(tmp_path, "x")
     with pytest.raises(UsageError, match="does not exist"):
         safeio.write_text(tmp_path / "no" / "such" / "dir.txt", "x")
+
+
+def test_cache_writes_keep_only_the_newest_files_and_touch_nothing_else(tmp_path):
+    """Each matrix set writes its own cache file; a write prunes our older ones (a session of
+    edits left ~300 files), never a symlink, a foreign name or another user's file."""
+    from rknn_envcheck.matrix_cache import KEEP_FILES
+
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir(mode=0o700)
+    tmp_path.chmod(0o700)
+    old = []
+    for i in range(KEEP_FILES + 10):
+        path = cache_dir / f"matrix-{i:040x}.marshal"
+        path.write_bytes(b"stale")
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))
+        old.append(path)
+    (cache_dir / "notes.txt").write_text("mine")
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    (cache_dir / f"matrix-{'f' * 40}.marshal").symlink_to(victim)
+    matrix_dir = _copy_matrix(tmp_path)
+    assert _loaded_version(matrix_dir, cache_dir)  # a miss: parses, writes, prunes
+    names = {p.name for p in cache_dir.iterdir()}
+    ours = [p for p in cache_dir.iterdir() if p.name.startswith("matrix-") and not p.is_symlink()]
+    assert len(ours) == KEEP_FILES
+    kept_old = {p.name for p in old if p.exists()}
+    assert kept_old == {p.name for p in old[-(KEEP_FILES - 1):]}  # the newest, plus the file just written
+    assert "notes.txt" in names and victim.read_text() == "keep me"
+    assert (cache_dir / f"matrix-{'f' * 40}.marshal").is_symlink()
