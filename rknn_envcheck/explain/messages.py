@@ -129,14 +129,7 @@ def required_literal(pattern: str, minimum: int = 3) -> str | None:
             continue
         if c == "[":
             end_run()
-            j = i + 1
-            if j < n and pattern[j] == "^":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1
-            while j < n and pattern[j] != "]":
-                j += 2 if pattern[j] == "\\" else 1
-            i = j + 1
+            i = _after_class(pattern, i)
             continue
         if c == "(":
             if nxt == "?" and i + 2 < n and pattern[i + 2].isalpha() and pattern[i + 2] != "P":
@@ -162,6 +155,20 @@ def required_literal(pattern: str, minimum: int = 3) -> str | None:
     return best if len(best) >= minimum else None
 
 
+def _after_class(pattern: str, i: int) -> int:
+    """The index just past the character class `[...]` that starts at pattern[i] (a leading `^`
+    and a `]` right after it are members, escapes are skipped)."""
+    n = len(pattern)
+    j = i + 1
+    if j < n and pattern[j] == "^":
+        j += 1
+    if j < n and pattern[j] == "]":
+        j += 1
+    while j < n and pattern[j] != "]":
+        j += 2 if pattern[j] == "\\" else 1
+    return j + 1
+
+
 def top_level_branches(pattern: str) -> list[str]:
     """`pattern` split at its top-level `|` (outside groups and character classes, unescaped)."""
     branches, depth, start, i, n = [], 0, 0, 0, len(pattern)
@@ -171,14 +178,7 @@ def top_level_branches(pattern: str) -> list[str]:
             i += 2
             continue
         if c == "[":
-            j = i + 1
-            if j < n and pattern[j] == "^":
-                j += 1
-            if j < n and pattern[j] == "]":
-                j += 1
-            while j < n and pattern[j] != "]":
-                j += 2 if pattern[j] == "\\" else 1
-            i = j + 1
+            i = _after_class(pattern, i)
             continue
         if c == "(":
             depth += 1
