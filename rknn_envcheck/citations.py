@@ -19,6 +19,8 @@ from functools import lru_cache
 from rknn_envcheck.errors import UsageError
 
 INFERRED = "inferred from "
+_RELEASE = re.compile(r"\d+(\.\d+)+[0-9A-Za-z.+-]*")
+_COMMIT = re.compile(r"[0-9a-f]{7,40}")
 _PATHLIKE = re.compile(r"^[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+ -]+)+$|^[A-Za-z0-9_.+-]+\.(md|txt|h|py|sh|toml|yml|yaml|json|cfg|pdf)$")
 
 
@@ -37,7 +39,8 @@ class Citation:
         if not self.known:
             return f"{INFERRED if self.inferred else ''}{self.key}{' ' + self.section if self.section else ''}"
         version = self.version
-        shown = "v" + version if version and version[0].isdigit() else version
+        # "2.3.2" reads "v2.3.2"; a commit id ("59a913d", which may start with a digit) reads "commit 59a913d"
+        shown = ("v" + version if _RELEASE.fullmatch(version) else f"commit {version}" if _COMMIT.fullmatch(version) else version) if version else version
         head = self.title + (f" {shown}" if version and version not in self.title else "")
         if self.section:
             head += f", {self.section}"

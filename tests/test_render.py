@@ -163,3 +163,18 @@ def test_notes_and_subjects_in_order_in_every_format():
         assert out.index("Host (demo)") < out.index("Board B") < out.index("model:m.rknn")
     data = json.loads(render(report, "json"))
     assert data["notes"] == ["judged for rknn-toolkit2==2.3.2"] and list(data["subjects"]) == ["host", "device:B"]
+
+
+def test_text_does_not_repeat_a_title_the_message_opens_with_and_says_inferred_without_per():
+    report = _report([])
+    report.add(Check("demo.title", "The runtime is too old", FAIL, subject="host", observed="1.4.0", how="log line 2",
+                     expected="1.5.2", source="inferred from seed §1.7.2",
+                     message="The runtime is too old: format 6 needs 1.5.2", fix=Fix("update")))
+    report.add(Check("demo.other", "Driver", FAIL, subject="host", observed="x", expected="y", source="seed §1.7.2",
+                     message="driver missing", fix=Fix("install")))
+    out = render(report, "text")
+    assert "The runtime is too old: format 6 needs 1.5.2" in out
+    assert out.count("The runtime is too old") == 1
+    assert "Driver: driver missing" in out
+    assert "(inferred from " in out and "(per inferred" not in out
+    assert "(per " in out  # a direct source keeps its "per"

@@ -135,7 +135,10 @@ def reconcile(checks: list) -> list:
         if other is None or check.status != OK or other is check:
             continue
         check.status = other.status
-        check.message = f"{check.message} — but see \"{other.title}\": {other.message.splitlines()[0] if other.message else other.status}"
+        said = other.message.splitlines()[0] if other.message else other.status
+        if said.lower().startswith(other.title.lower() + ":"):  # the title is the message's own first clause
+            said = said[len(other.title):].lstrip(" :")
+        check.message = f"{check.message} — but see \"{other.title}\": {said}"
         if check.fix is None or not check.fix.commands:
             from rknn_envcheck.report import Fix
 

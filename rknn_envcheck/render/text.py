@@ -74,8 +74,12 @@ def render_text(report, verbose: bool = False) -> str:
             if not verbose and ((check.status == SKIPPED and not only_skipped) or (compact and check.status == OK)):
                 continue  # summarised above; advice and not-applicable rows are shown with -v
             timing = f"  ({check.duration_ms:.1f} ms)" if verbose else ""
-            headline = check.message or check.title
-            lines.append(f"  {tag(check.status)} {check.title}: {headline}{timing}" if check.message else f"  {tag(check.status)} {check.title}{timing}")
+            # a message that already opens with its title (explain's titles are the meaning's first clause) is not prefixed twice
+            opens_with_title = check.message.lower().startswith(check.title.lower() + ":") if check.message else False
+            if check.message and not opens_with_title:
+                lines.append(f"  {tag(check.status)} {check.title}: {check.message}{timing}")
+            else:
+                lines.append(f"  {tag(check.status)} {check.message or check.title}{timing}")
             show_detail = verbose or check.status in (FAIL, WARN, UNKNOWN, CRASHED)
             if not show_detail:
                 continue
