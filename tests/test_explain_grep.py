@@ -74,10 +74,23 @@ def all_examples() -> bytes:
 
 
 @needs_grep
-@pytest.mark.parametrize("layout", ["log-first", "log-last", "middle", "examples", "no-final-newline", "bom"])
+def repeated_lines() -> bytes:
+    """Runs of identical lines (a retry loop): matching ones, one with -A context ("RKNN VERSION:"),
+    ANSI-coloured ones, non-candidates, and a run cut by a batch boundary (_BATCH_LINES)."""
+    runs = []
+    for line in LOG.splitlines(keepends=True):
+        runs.append(line * 3)
+    runs.append(b"E RKNN: [07:45:06.415] failed to submit!, op id: 1\n" * 9000)
+    runs.append(b"RKNN VERSION:\n" * 4 + b"  API: librknn_runtime version 1.6.0 (6523e57 build: 2021-01-15 15:56:31 base: 1126)\n" * 3)
+    runs.append(b"E RKNN: hello\n" * 50 + FILLER * 2 + b"E RKNN: hello\n" * 50)
+    return b"".join(runs)
+
+
+@pytest.mark.parametrize("layout", ["log-first", "log-last", "middle", "examples", "no-final-newline", "bom", "repeats"])
 def test_grep_scan_equals_python_scan(tmp_path, layout):
     data = {"log-first": LOG + PAD, "log-last": PAD + LOG, "middle": PAD + LOG + PAD, "examples": PAD + all_examples(),
-            "no-final-newline": PAD + LOG.rstrip(b"\n"), "bom": b"\xef\xbb\xbf" + LOG + PAD}[layout]
+            "no-final-newline": PAD + LOG.rstrip(b"\n"), "bom": b"\xef\xbb\xbf" + LOG + PAD,
+            "repeats": PAD + repeated_lines() + PAD + repeated_lines()}[layout]
     python, fast = both(tmp_path, data)
     assert fast.info.scanner == "grep"
     assert summary(fast) == summary(python)

@@ -80,6 +80,8 @@ class Scanner:
         self.anchored = [(n, b[1:]) for n, b in self.needles if n.startswith("^")]
         self._by_set: dict[frozenset, _CandidateSet] = {}
         self._memo: dict[tuple, tuple] = {}
+        # the last grep line judged: (line number, raw text, decoded text, matches; None = not a candidate)
+        self._last: tuple | None = None
 
     @property
     def needle_names(self) -> list[str]:
@@ -169,7 +171,11 @@ class Scanner:
                 if b"\x1b" in text:
                     info.ansi = True
                     text = _ANSI_BYTES.sub(b"", text)
-                batch.append((line_no, found.group(2) == b":", text))
+                matched = found.group(2) == b":"
+                if matched and not after and self._repeats(line_no, text, batch, after, result):
+                    size = 0 if not batch else size  # _repeats may have judged the batch
+                    continue
+                batch.append((line_no, matched, text))
                 size += len(text)
                 if size >= _BATCH_BYTES or len(batch) >= _BATCH_LINES:
                     self._grep_batch(batch, after, result)
@@ -190,6 +196,28 @@ class Scanner:
         result.trailing_partial = run.size > 0 and run.last_byte != b"\n"
         result.lines = newlines + (1 if result.trailing_partial else 0)
         return result
+
+    def _repeats(self, line_no: int, text: bytes, batch: list, after: dict, result: ScanResult) -> bool:
+        """A matching line equal to the line just before it (a retry loop printing one error
+        100 000 times, `yes … | explain -`) is that line again: the same needles, the same
+        findings, recorded under its own line number without the per-line batch work. True when
+        the line was handled so. Lines with pending -A context are left to the batch path."""
+        if batch:
+            previous = batch[-1]
+            if not (previous[1] and previous[0] == line_no - 1 and previous[2] == text):
+                return False
+            self._grep_batch(batch, after, result)  # judge the first of the run now
+            batch.clear()
+            if after:
+                return False
+        last = self._last
+        if last is None or last[0] != line_no - 1 or last[1] != text:
+            return False
+        if last[3] is not None:
+            result.candidate_lines += 1
+            _record(last[3], line_no, last[2], result)
+        self._last = (line_no,) + last[1:]
+        return True
 
     def _grep_batch(self, batch: list, after: dict, result: ScanResult) -> None:
         """Stage 2 for a batch of grep's lines, in order: which needles each matching (":") line
@@ -231,9 +259,11 @@ class Scanner:
                             after.setdefault(line_no + k, set()).add(f"after:{key}")
                 names = names_here | names if names else names_here
             if not names:
+                self._last = (line_no, text, None, None) if matched else None
                 continue
             result.candidate_lines += 1
-            self._match_line(text[:window], line_no, names, result)
+            decoded, matches = self._match_line(text[:window], line_no, names, result)
+            self._last = (line_no, text, decoded, matches) if matched else None
 
     def _candidates(self, needles) -> "_CandidateSet":
         """The messages tied to these needles, once each, in file order, with a literal index."""
@@ -244,7 +274,8 @@ class Scanner:
             found = self._by_set[key] = _CandidateSet([m for m in self.messages.messages if m.id in wanted])
         return found
 
-    def _match_line(self, raw: bytes, line_no: int, needles: set[str], result: ScanResult) -> None:
+    def _match_line(self, raw: bytes, line_no: int, needles: set[str], result: ScanResult) -> tuple:
+        """Judge one candidate line and record its findings; returns (decoded text, matches)."""
         text = decode_line(raw)
         candidates = self._candidates(needles)
         # A log often repeats one line thousands of times (a retry loop, `yes`): judge it once.
@@ -255,13 +286,18 @@ class Scanner:
             if len(self._memo) >= _MEMO_LINES:
                 self._memo.clear()
             self._memo[memo_key] = matches
-        for message, groups in matches:
-            finding = result.findings.get(message.id)
-            if finding is None:
-                finding = result.findings[message.id] = Finding(message)
-            finding.count += 1
-            if len(finding.hits) < MAX_HITS_PER_MESSAGE:
-                finding.hits.append(Hit(line_no, text.strip()[:500], dict(groups)))
+        _record(matches, line_no, text, result)
+        return text, matches
+
+
+def _record(matches: tuple, line_no: int, text: str, result: ScanResult) -> None:
+    for message, groups in matches:
+        finding = result.findings.get(message.id)
+        if finding is None:
+            finding = result.findings[message.id] = Finding(message)
+        finding.count += 1
+        if len(finding.hits) < MAX_HITS_PER_MESSAGE:
+            finding.hits.append(Hit(line_no, text.strip()[:500], dict(groups)))
 
 
 class _CandidateSet:
