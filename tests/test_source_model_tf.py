@@ -87,7 +87,8 @@ def test_graph_that_fits_toolkit2(capsys, tmp_path, toolkit):
     assert checks["source.tensorflow"]["status"] == "ok" and checks["source.tf_attr"]["status"] == "ok"
     assert checks["source.tensorflow_ops"]["status"] == "ok"  # ConcatV2 ~ "Concat" of the vendor table
     assert checks["source.dynamic"]["status"] == "ok"
-    assert checks["source.tf_version"]["status"] == "unknown" and code == 3  # a frozen graph does not record its TF release
+    # producer 27: TF 1.11-1.13 ([[tf_graphdef]]), inside "1.12 - 1.15" of the toolkit2 operator documents
+    assert checks["source.tf_version"]["status"] == "ok" and code == 0, checks["source.tf_version"]
 
 
 @pytest.mark.parametrize("toolkit", ["rknn-toolkit==1.0.0", "rknn-toolkit==1.3.0", "rknn-toolkit==1.4.0"])
@@ -186,3 +187,73 @@ def test_saved_model_newer_than_the_reading_tensorflow_warns(capsys, tmp_path):
     # written by TF 2.15, toolkit2 2.3.2 runs TensorFlow <= 2.14.0 ([[framework]] row)
     check = judge(capsys, write_saved_model(tmp_path, tensorflow_version="2.15.0"), "rknn-toolkit2==2.3.2")[1]["source.tf_version"]
     assert check["status"] == "warn" and "2.14.0" in check["message"] and "API-TK2" in check["source"]
+
+
+# ---- the producer dated by matrices/tf_graphdef.toml (read from each release's real version.h) ----
+
+TF_VERSION_H = Path(__file__).parent / "data" / "tf_version_h"
+
+
+def graphdef_version(release: str) -> dict:
+    """TF_GRAPH_DEF_VERSION* of `release` from the header stored out of its wheel (the generator's parser)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_tf", Path(__file__).parent.parent / "scripts" / "gen_tf_graphdef_versions.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    return gen.graphdef_numbers((TF_VERSION_H / f"tensorflow-{release}-version.h").read_text())
+
+
+@pytest.mark.parametrize("toolkit", ["rknn-toolkit==1.0.0", "rknn-toolkit==1.4.0"])
+def test_graph_from_tf_1_15_is_newer_than_a_toolkit_limited_to_tf_1_13(capsys, tmp_path, toolkit):
+    producer = graphdef_version("1.15.0")["producer"]
+    assert producer > graphdef_version("1.13.1")["producer"]
+    check = judge(capsys, write_pb(tmp_path, producer=producer), toolkit)[1]["source.tf_version"]
+    assert check["status"] == "warn", check  # TF imports a newer producer; only unknown ops/attrs then fail
+    assert "TensorFlow 1.15 " in check["observed"] and "1.13.2" in check["message"] and "newer" in check["message"]
+    assert "PyPI:tensorflow-1.15.0-" in check["source"] and "graph_constructor.cc" in check["source"]
+
+
+@pytest.mark.parametrize("toolkit,release", [("rknn-toolkit==1.4.0", "1.12.0"), ("rknn-toolkit2==2.3.2", "1.14.0"),
+                                             ("rknn-toolkit2==1.6.0", "2.4.0")])
+def test_graph_from_a_release_the_toolkit_states_is_ok(capsys, tmp_path, toolkit, release):
+    check = judge(capsys, write_pb(tmp_path, producer=graphdef_version(release)["producer"]), toolkit)[1]["source.tf_version"]
+    assert check["status"] == "ok", check
+    assert release.rsplit(".", 1)[0] in check["observed"] and f"PyPI:tensorflow-{release}-" in check["source"]
+
+
+def test_graph_from_a_release_outside_the_stated_pb_range_warns(capsys, tmp_path):
+    # toolkit2 runs TF <= 2.14 but its operator documents state pb files of 1.12-1.15 and 2.3-2.5
+    check = judge(capsys, write_pb(tmp_path, producer=graphdef_version("2.9.0")["producer"]), "rknn-toolkit2==2.3.2")[1]["source.tf_version"]
+    assert check["status"] == "warn" and "TensorFlow 2.9 " in check["message"], check
+
+
+def test_development_build_between_releases_is_named_as_such(capsys, tmp_path):
+    producer = graphdef_version("2.3.0")["producer"] + 1
+    check = judge(capsys, write_pb(tmp_path, producer=producer), "rknn-toolkit2==2.3.2")[1]["source.tf_version"]
+    assert check["status"] == "warn" and "development build after 2.3" in check["observed"], check
+
+
+def test_graph_past_the_table_is_unknown(capsys, tmp_path):
+    producer = graphdef_version("2.14.0")["producer"] + 500
+    check = judge(capsys, write_pb(tmp_path, producer=producer), "rknn-toolkit2==2.3.2")[1]["source.tf_version"]
+    assert check["status"] == "unknown" and "outside the [[tf_graphdef]] table" in check["message"], check
+
+
+def test_min_consumer_above_the_reader_fails_as_tensorflow_refuses(capsys, tmp_path):
+    reader = graphdef_version("1.13.1")["producer"]
+    path = write_pb(tmp_path, producer=graphdef_version("1.12.0")["producer"], min_consumer=reader + 1)
+    check = judge(capsys, path, "rknn-toolkit==1.4.0")[1]["source.tf_version"]
+    assert check["status"] == "fail" and f"min consumer version {reader + 1} above current version {reader}" in check["message"], check
+    assert "versions.cc" in check["source"]
+
+
+def test_graph_is_judged_against_the_installed_tensorflow(capsys, tmp_path):
+    path = write_pb(tmp_path, producer=graphdef_version("2.4.0")["producer"])
+    for tf, status in (("2.3.1", "warn"), ("2.5.0", "ok")):
+        facts = write_facts(tmp_path, {"schema": "rknn-envcheck/facts/1",
+                                       "host": {"packages": {"rknn-toolkit2": "2.3.2", "tensorflow": tf}},
+                                       "devices": [{"serial": "B1", "state": "device", "chip": "RK3588"}]}, name=f"g{tf}.json")
+        code, out, _ = run_cli(capsys, "model", str(path), "--facts", str(facts), "--json")
+        check = [c for c in json.loads(out)["checks"] if c["id"] == "source.tf_version"][0]
+        assert check["status"] == status and (tf in check["message"] or status == "ok"), check

@@ -78,7 +78,7 @@ def placeholder(graph, name: str, dims, unknown_rank: bool = False):
 
 
 def conv_graph(producer: int = 27, explicit_paddings: bool = False, input_dims=(1, 224, 224, 3), extra_ops=(),
-               weights_bytes: int = 4096, unknown_rank: bool = False):
+               weights_bytes: int = 4096, unknown_rank: bool = False, min_consumer: int = 0):
     """A frozen graph as tf.compat.v1.graph_util.convert_variables_to_constants writes it:
     Placeholder → Conv2D (weights in a Const node) → Relu, versions.producer as given."""
     graph = GraphDef()
@@ -101,6 +101,7 @@ def conv_graph(producer: int = 27, explicit_paddings: bool = False, input_dims=(
         graph.node.add(name=f"n{index}/{op}", op=op, input=[previous])
         previous = f"n{index}/{op}"
     graph.versions.producer = producer
+    graph.versions.min_consumer = min_consumer
     return graph
 
 

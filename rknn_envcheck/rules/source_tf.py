@@ -164,7 +164,11 @@ def _writer_version_check(model, package, version, tk, packages, matrix, context
                      message=(f"TensorFlow {model.tf_version} is within what {tk} states it converts" if inside else
                               f"{tk} states it converts pb files of TensorFlow {ranges}; this model was written by TensorFlow {model.tf_version}"),
                      fix=None if inside else Fix(f"export the model with a TensorFlow in {ranges}, or convert it to ONNX/TFLite"), **context)
-    # A frozen GraphDef records only its producer number; the attributes give a lower bound.
+    if model.tf_producer is not None:
+        dated = _graphdef_writer_check(model, package, version, tk, packages, matrix, context, row)
+        if dated is not None:
+            return dated
+    # A producer the [[tf_graphdef]] table cannot date: the attributes give a lower bound.
     floors = [r["since"] for r in matrix.rows("tf_newer_attr") if r["attr"] in model.op_attrs.get(r["op"], ())]
     floor = max(floors, key=release_numbers) if floors else None
     if floor is not None and not any(_range_allows_at_least(r, floor) for r in row["ranges"]):
@@ -174,10 +178,68 @@ def _writer_version_check(model, package, version, tk, packages, matrix, context
                      fix=Fix(f"export the graph with a TensorFlow in {ranges}"), **context)
     return Check("source.tf_version", title, UNKNOWN, observed=producer + (f"; attributes of TensorFlow >= {floor}" if floor else ""), how=model.how,
                  expected=f"TensorFlow {ranges}", source=row["source"],
-                 message=f"a frozen GraphDef records its producer number ({model.tf_producer}), not the TensorFlow release; "
-                         f"{tk} states it converts pb files of TensorFlow {ranges}",
+                 message=f"a frozen GraphDef records its producer number ({model.tf_producer}), not the TensorFlow release, "
+                         f"and {_table_span(matrix)}; {tk} states it converts pb files of TensorFlow {ranges}",
                  fix=Fix("check the TensorFlow version the graph was exported with", [Command(["import tensorflow as tf; print(tf.__version__)"], shell=PYTHON)]),
                  **context)
+
+
+def _table_span(matrix) -> str:
+    table = matrix.rows("tf_graphdef")
+    if not table:
+        return "the matrix has no [[tf_graphdef]] table to date it"
+    low, high = min(table, key=lambda r: r["producer"]), max(table, key=lambda r: r["producer"])
+    return (f"it is outside the [[tf_graphdef]] table (graph-def versions {low['producer']} of TensorFlow {low['tensorflow']} "
+            f"to {high['producer']} of TensorFlow {high['tensorflow']})")
+
+
+def _graphdef_writer_check(model, package, version, tk, packages, matrix, context, stated) -> Check | None:
+    """The producer dated by [[tf_graphdef]] (rules/tf_graphdef.py), judged against the installed
+    TensorFlow, else the newest the toolkit's [[framework]] row allows; None when it cannot be dated."""
+    from rknn_envcheck.rules.tf_graphdef import CHECK_VERSIONS, FORWARD_WINDOW, describe_writers, reader_verdict, row_of_release, writers_of
+    from rknn_envcheck.versions import matches
+
+    table = matrix.rows("tf_graphdef")
+    found = writers_of(model.tf_producer, table)
+    if found is None:
+        return None
+    writers, exact = found
+    title, written = "TensorFlow version that wrote the model", describe_writers(writers, exact)
+    min_consumer = model.tf_min_consumer or 0
+    observed = f"GraphDef producer {model.tf_producer}, min_consumer {min_consumer}: {written}"
+    how = model.how + "; producer dated by matrices/tf_graphdef.toml (version.h of each TensorFlow wheel)"
+    writer_source = "; ".join(r["source"] for r in writers)
+    installed, name = _installed_tf(packages)
+    frame = _rows(matrix, "framework", package, version, framework="tensorflow")
+    spec = frame[0]["specifier"] if frame else ""
+    reader_release = installed or _upper_bound(spec)
+    reader = row_of_release(reader_release, table) if reader_release else None
+    if reader is not None:
+        where = f"the installed {name} {installed}" if installed else f"TensorFlow {reader_release}, the newest of {tk}'s range {spec}"
+        reader_source = reader["source"] + ("" if installed else f"; {frame[0]['source']}")
+        verdict = reader_verdict(model.tf_producer, min_consumer, reader)
+        if verdict == "refused":
+            why = (f"GraphDef min consumer version {min_consumer} above current version {reader['producer']}" if min_consumer > reader["producer"]
+                   else f"GraphDef producer version {model.tf_producer} below min producer {reader['min_producer']}")
+            return Check("source.tf_version", title, FAIL, observed=observed, how=how,
+                         expected=f"min_consumer <= {reader['producer']} and producer >= {reader['min_producer']} (version.h of {where})",
+                         source=f"{CHECK_VERSIONS}; {reader_source}", message=f"{where} refuses this graph: {why}",
+                         fix=Fix(f"export the graph with TensorFlow <= {reader_release}, or convert it to ONNX/TFLite"), **context)
+        if verdict == "newer":
+            return Check("source.tf_version", title, WARN, observed=observed, how=how,
+                         expected=f"graph-def version <= {reader['producer']} ({where})", source=f"{writer_source}; {reader_source}; {FORWARD_WINDOW}",
+                         message=f"this graph was written by {written}, newer than {where} (graph-def version {reader['producer']}): "
+                                 "TensorFlow imports it, but an op or attribute the older reader lacks fails to load",
+                         fix=Fix(f"export the graph with TensorFlow <= {reader_release}, or convert it to ONNX/TFLite"), **context)
+    elif reader_release:
+        how += f"; no graph-def version of TensorFlow {reader_release} (the reader) is in the table"
+    ranges = " or ".join(stated["ranges"])
+    inside = exact and any(matches(r["tensorflow"], spec_) for r in writers for spec_ in stated["ranges"])
+    return Check("source.tf_version", title, OK if inside else WARN, observed=observed, how=how,
+                 expected=f"TensorFlow {ranges}", source=f"{stated['source']}; {writer_source}",
+                 message=(f"written by {written}, within what {tk} states it converts" if inside else
+                          f"{tk} states it converts pb files of TensorFlow {ranges}; this graph was written by {written}"),
+                 fix=None if inside else Fix(f"export the graph with a TensorFlow in {ranges}, or convert it to ONNX/TFLite"), **context)
 
 
 def _newer_than_reader(model, package, version, tk, packages, matrix, context, title) -> Check | None:
