@@ -11,7 +11,6 @@ Every refusal is a UsageError (exit 2) with one line that names the source and c
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import stat
@@ -50,6 +49,8 @@ def shown(value, limit: int = 60) -> str:
         return f"an object with {len(value)} key(s)"
     if isinstance(value, list):
         return f"a list of {len(value)}"
+    import json  # here, not at the top: `cut` is on every command's path, JSON only on some (~3 ms)
+
     try:
         text = json.dumps(value, ensure_ascii=True)
     except (TypeError, ValueError):
@@ -126,6 +127,8 @@ class LimitError(UsageError):
 
 def loads(text: str, source: str):
     """json.loads with the limits above (depth is checked by rknn_envcheck.facts_check's walk)."""
+    import json
+
     try:
         return json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
     except _Refused as exc:

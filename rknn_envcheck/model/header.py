@@ -26,7 +26,7 @@ import struct
 from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
 
-from rknn_envcheck.errors import UsageError
+from rknn_envcheck.model.errors import ModelFileError  # noqa: F401  (re-exported: the .rknn reader's callers import it here)
 
 MAGIC = b"RKNN"
 ENCRYPTED_MAGIC = b"CYPTRKNN"
@@ -56,8 +56,6 @@ _V1_KEYS = ("ovxlib_version", "pre_compile", "pre_compile_version", "optimizatio
 _V2_KEYS = ("const_tensor", "virtual_tensor", "graph", "node_num", "norm_tensor_num")
 _V1_TARGETS = {"rk1806", "rk1808", "rk3399pro", "rv1109", "rk1109", "rv1126", "rk1126"}
 
-class ModelFileError(UsageError):
-    """The file is not a readable `.rknn` model; the message says what it is instead."""
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from rknn_envcheck.errors import UsageError
 from rknn_envcheck.inputlimits import MAX_DEPTH, loads
-from rknn_envcheck.model.header import ModelFileError
+from rknn_envcheck.model.errors import ModelFileError
 
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 MAX_LAYERS = 100_000

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 
-from rknn_envcheck.model.header import ModelFileError
+from rknn_envcheck.model.errors import ModelFileError
 
 TEXT_SAMPLE = 64 * 1024  # comments before the first field are skipped within this much text
 _NAMES = {"caffe": ("Caffe", ".prototxt", ".caffemodel"), "darknet": ("Darknet", ".cfg", ".weights"),

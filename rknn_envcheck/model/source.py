@@ -17,7 +17,7 @@ import os
 import stat
 from dataclasses import asdict, dataclass, field
 
-from rknn_envcheck.model.header import ModelFileError
+from rknn_envcheck.model.errors import ModelFileError
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 FORMATS_TRIED = ("ONNX, PyTorch (zip), Keras (.keras zip, HDF5 .h5), TFLite, TensorFlow (GraphDef .pb, SavedModel directory), "

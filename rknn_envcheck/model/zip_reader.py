@@ -14,7 +14,7 @@ import pickletools
 import struct
 import zipfile
 
-from rknn_envcheck.model.header import ModelFileError
+from rknn_envcheck.model.errors import ModelFileError
 from rknn_envcheck.model.source import SourceModel
 
 MAX_CENTRAL_DIRECTORY = 16 * 1024 * 1024
