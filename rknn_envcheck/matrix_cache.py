@@ -137,7 +137,9 @@ def prune(cache_dir: Path, keep: int) -> list[str]:
     with os.scandir(cache_dir) as entries:
         for entry in entries:
             name = entry.name
-            if not (name.startswith(_PREFIX) and name.endswith(_SUFFIX)) or not name[len(_PREFIX):-len(_SUFFIX)].isalnum():
+            # matrix-<hex digest>.marshal, and earlier releases' matrix-<hex>-<n>.marshal
+            stem = name[len(_PREFIX):-len(_SUFFIX)] if name.startswith(_PREFIX) and name.endswith(_SUFFIX) else ""
+            if not stem or stem.strip("0123456789abcdef-"):
                 continue
             try:
                 st = entry.stat(follow_symlinks=False)

@@ -657,6 +657,9 @@ def test_cache_writes_keep_only_the_newest_files_and_touch_nothing_else(tmp_path
         os.utime(path, (1_000_000 + i, 1_000_000 + i))
         old.append(path)
     (cache_dir / "notes.txt").write_text("mine")
+    earlier_release = cache_dir / "matrix-21e38062-5.marshal"  # an earlier release's naming: ours too
+    earlier_release.write_bytes(b"stale")
+    os.utime(earlier_release, (1_000, 1_000))
     victim = tmp_path / "victim"
     victim.write_text("keep me")
     (cache_dir / f"matrix-{'f' * 40}.marshal").symlink_to(victim)
@@ -668,4 +671,5 @@ def test_cache_writes_keep_only_the_newest_files_and_touch_nothing_else(tmp_path
     kept_old = {p.name for p in old if p.exists()}
     assert kept_old == {p.name for p in old[-(KEEP_FILES - 1):]}  # the newest, plus the file just written
     assert "notes.txt" in names and victim.read_text() == "keep me"
+    assert not earlier_release.exists()
     assert (cache_dir / f"matrix-{'f' * 40}.marshal").is_symlink()
