@@ -333,7 +333,7 @@ def _check_driver(device: dict, chip, host_toolkit, matrix, plan: BoardPlan):
     shape = ("galcore" if driver.count(".") >= 3 else "rknpu") if driver else None
     kind = device.get("npu_driver_kind") or (chip or {}).get("driver") or shape or "NPU driver"
     how = how_read(device, "npu_driver")
-    title = f"NPU driver ({kind})"
+    title = "NPU driver" if kind == "NPU driver" else f"NPU driver ({kind})"
     if not driver:
         missing = _why_missing(device, "npu_driver")
         status = FAIL if device.get("npu_driver_absent") else UNKNOWN
