@@ -34,6 +34,15 @@ class Fix:
         return {"text": self.text, "commands": [command_dict(c, host_shell) for c in self.commands]}
 
 
+def after_title(title: str, text: str) -> str | None:
+    """What `text` says after its own title: explain's titles are the first clause of the message
+    ("Title: rest"), so a renderer or a cross-reference would otherwise say the title twice.
+    None when the text does not open with "title:"."""
+    if not text.lower().startswith(title.lower() + ":"):
+        return None
+    return text[len(title) + 1:].lstrip()
+
+
 def command_dict(command, host_shell: str = "posix") -> dict:
     if hasattr(command, "to_dict"):
         return command.to_dict(host_shell)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sys
 
-from rknn_envcheck.report import FAIL, OK, UNKNOWN, WARN
+from rknn_envcheck.report import FAIL, OK, UNKNOWN, WARN, after_title
 
 _V1, _V2 = "rknn-toolkit", "rknn-toolkit2"
 
@@ -136,8 +136,8 @@ def reconcile(checks: list) -> list:
             continue
         check.status = other.status
         said = other.message.splitlines()[0] if other.message else other.status
-        if said.lower().startswith(other.title.lower() + ":"):  # the title is the message's own first clause
-            said = said[len(other.title):].lstrip(" :")
+        rest = after_title(other.title, said)  # the title is quoted just before: not twice
+        said = said if rest is None else rest
         check.message = f"{check.message} — but see \"{other.title}\": {said}"
         if check.fix is None or not check.fix.commands:
             from rknn_envcheck.report import Fix

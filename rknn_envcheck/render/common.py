@@ -200,6 +200,14 @@ def xml_text(text) -> str:
     return escape(clean(text, keep_newlines=True), {'"': "&quot;", "'": "&apos;"})
 
 
+def per(source: str, shown: str | None = None) -> str:
+    """"per <document>" for a row's source; an "inferred from …" source (our own derivation from
+    a document) is shown as it stands, not "per inferred from …". `shown`: the source as rendered."""
+    from rknn_envcheck.citations import INFERRED
+
+    return ("" if source.startswith(INFERRED) else "per ") + (source if shown is None else shown)
+
+
 def cited(source) -> str:
     """A row's `source` as the documents a user can open: title, version, section, URL (from
     matrices/documents.toml; rknn_envcheck/citations.py)."""

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
 from rknn_envcheck import __version__
-from rknn_envcheck.render.common import PROMPTS, cited, command_language, command_lines, describe, grouped, report_hostname
+from rknn_envcheck.render.common import PROMPTS, cited, command_language, command_lines, describe, grouped, per, report_hostname
 from rknn_envcheck.report import CRASHED, FAIL, SKIPPED, UNKNOWN, WARN
 from rknn_envcheck.shellcmd import escape_unsafe
 
@@ -28,7 +28,7 @@ def _details(check, host_shell: str) -> str:
     if check.observed is not None or check.how:
         lines.append(f"observed: {describe(check.observed)}" + (f" (read from {check.how})" if check.how else ""))
     if check.expected is not None:
-        lines.append(f"expected: {describe(check.expected)}" + (f" ({'' if check.source.startswith('inferred from') else 'per '}{cited(check.source)})" if check.source else ""))
+        lines.append(f"expected: {describe(check.expected)}" + (f" ({per(check.source, cited(check.source))})" if check.source else ""))
     elif check.source:
         lines.append(f"source: {cited(check.source)}")
     lines += [f"evidence: {item}" for item in check.evidence[:20]]

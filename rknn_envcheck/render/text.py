@@ -6,8 +6,8 @@ import os
 import sys
 
 from rknn_envcheck import __version__
-from rknn_envcheck.render.common import PROMPTS, command_language, command_lines, describe, grouped, sanitized, summary_line, verdict
-from rknn_envcheck.report import CRASHED, FAIL, OK, SKIPPED, UNKNOWN, WARN
+from rknn_envcheck.render.common import PROMPTS, command_language, command_lines, describe, grouped, per, sanitized, summary_line, verdict
+from rknn_envcheck.report import CRASHED, FAIL, OK, SKIPPED, UNKNOWN, WARN, after_title
 
 TAGS = {OK: "[ ok ]", WARN: "[warn]", FAIL: "[FAIL]", UNKNOWN: "[ ?? ]", SKIPPED: "[skip]", CRASHED: "[BUG!]"}
 COLOURS = {OK: "32", WARN: "33", FAIL: "31;1", UNKNOWN: "36", SKIPPED: "2", CRASHED: "35;1"}
@@ -74,9 +74,8 @@ def render_text(report, verbose: bool = False) -> str:
             if not verbose and ((check.status == SKIPPED and not only_skipped) or (compact and check.status == OK)):
                 continue  # summarised above; advice and not-applicable rows are shown with -v
             timing = f"  ({check.duration_ms:.1f} ms)" if verbose else ""
-            # a message that already opens with its title (explain's titles are the meaning's first clause) is not prefixed twice
-            opens_with_title = check.message.lower().startswith(check.title.lower() + ":") if check.message else False
-            if check.message and not opens_with_title:
+            # a message that already opens with its title is not prefixed twice
+            if check.message and after_title(check.title, check.message) is None:
                 lines.append(f"  {tag(check.status)} {check.title}: {check.message}{timing}")
             else:
                 lines.append(f"  {tag(check.status)} {check.message or check.title}{timing}")
@@ -87,9 +86,8 @@ def render_text(report, verbose: bool = False) -> str:
                 how = f"  (read from {check.how})" if check.how else ""
                 lines.append(f"         observed: {describe(check.observed)}{how}")
             if check.expected is not None:
-                # "(per inferred from X)" reads wrongly: our own derivations say so without "per"
-                per = f"  ({'' if check.source.startswith('inferred from') else 'per '}{check.source})" if check.source else ""
-                lines.append(f"         expected: {describe(check.expected)}{per}")
+                attribution = f"  ({per(check.source)})" if check.source else ""
+                lines.append(f"         expected: {describe(check.expected)}{attribution}")
             elif check.source and verbose:
                 lines.append(f"         source:   {check.source}")
             if check.rule and verbose:
