@@ -1,3 +1,3 @@
-from rknn_envcheck.cli import main
+from rknn_envcheck.cli import console_main
 
-raise SystemExit(main())
+console_main()

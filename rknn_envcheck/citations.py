@@ -13,7 +13,7 @@ fail on any such key in the shipped matrices and rules.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from rknn_envcheck.records import dataclass
 from functools import lru_cache
 
 from rknn_envcheck.errors import UsageError

@@ -21,7 +21,7 @@ COMMANDS = {
     "resolve": "Which toolkit and framework versions fit a board, a Python and a platform.",
     "constraints": "Write a pip/uv constraints file for a toolkit version.",
     "udev": "Check, and with --install write, the Rockchip USB udev rules.",
-    "model": "Will this .rknn model load on that board?",
+    "model": "Will this model convert with this toolkit (ONNX, TFLite, TensorFlow, PyTorch, Caffe, Darknet, MXNet, Keras) or load on that board (.rknn)?",
     "explain": "Turn an RKNN error log into a diagnosis and the fix.",
     "emulator": "Emulated boards: list profiles, serve them over ADB, run a demo.",
     "merge": "One table over facts files and JSON reports from many hosts and boards.",
@@ -40,7 +40,10 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, just that command's sub-parser (each costs ~0.7 ms to
+    build, ~8 ms for all of them, and `main` has already checked the name: the others could only
+    be listed by --help, which builds them all)."""
     parser = _Parser(
         prog="rknn-envcheck",
         description="Checks whether this PC's RKNN toolkit, its Python environment and its Rockchip NPU boards fit together.",
@@ -48,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rknn-envcheck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, help_text in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         sp = sub.add_parser(name, help=help_text, description=help_text)
         sp.set_defaults(_module=MODULE_NAMES.get(name, name))
     return parser
@@ -80,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS and not name.startswith("-"):
         sys.stderr.write(f"rknn-envcheck: error: unknown command {name!r}; choose from {', '.join(COMMANDS)}\n")
         return 2
-    parser = build_parser()
+    parser = build_parser(name if name in COMMANDS else None)
     if name in COMMANDS:
         # Only the chosen command's module is imported and asked for its options.
         sub_parser = parser._subparsers._group_actions[0].choices[name]  # type: ignore[union-attr]
@@ -109,8 +114,48 @@ def main(argv: list[str] | None = None) -> int:
         restore_stdout(original_stdout)
 
 
+def console_main() -> None:
+    """The `rknn-envcheck` console script and `python -m rknn_envcheck`: main(), then a quick exit.
+
+    Why not `sys.exit(main())`: the interpreter's own shutdown (tearing down every module and
+    object, ~10 ms for a bare `python -c pass`, 15-35 ms after a report) is pure overhead for a
+    one-shot command, and `model`/`explain` are measured against `--version`/`grep` where that
+    is a tenth of the budget (docs/decisions.md, "quick exit"). What shutdown must still do is
+    done first: stdout/stderr are flushed (a failure there takes the normal path, which reports
+    it), atexit handlers run (the emulator's private adb server is stopped by one), and with any
+    other thread still alive the normal exit joins it instead.
+    """
+    try:
+        code = main()
+    except SystemExit as exc:  # --version, --help and argparse errors end here too
+        code = exc.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        sys.stderr.write(f"{code}\n")
+        code = 1
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> None:
+    import threading
+
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None
+    if threading.active_count() > 1:
+        raise SystemExit(code)
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    console_main()
 
 
 ERROR_MAX_CHARS = 2000

@@ -9,7 +9,7 @@ it was parsed from and why it is missing — the four views a facts/1 file keeps
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from rknn_envcheck.records import dataclass
 from typing import Any, Optional
 
 from rknn_envcheck.errors import UsageError

@@ -12,7 +12,7 @@ Pure: facts + matrix in, a plan out; no I/O. Commands are `shellcmd.Command` arg
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from rknn_envcheck.records import dataclass, field
 from functools import lru_cache
 
 from rknn_envcheck.report import Fix

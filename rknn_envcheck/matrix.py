@@ -49,6 +49,7 @@ SCHEMA = {
     "pitfall": {"id": (True, _STR), "title": (True, _STR), "package": (False, "package"), "versions": (False, "versions"),
                 "when": (True, "when"), "level": (True, LEVELS), "message": (True, _STR), "fix": (True, _STR), "commands": (False, _LIST)},
     "tf_graphdef": {"tensorflow": (True, "version"), "producer": (True, _INT), "min_consumer": (True, _INT), "min_producer": (True, _INT)},
+    "arch_formats": {"package": (True, "package"), "arch": (True, _LIST), "since": (True, "version"), "formats": (True, _LIST), "fix": (True, _STR)},
     "usb_id": {"vid": (True, _STR), "pid": (True, _STR), "mode": (True, _STR), "meaning": (True, _STR)},
 }
 # Tables whose rows need no `source` (none today: every fact names where it comes from).

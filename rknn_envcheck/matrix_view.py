@@ -6,7 +6,7 @@ Pure: matrix (+ facts) in, tables out; render/matrix_page.py draws them as text,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from rknn_envcheck.records import dataclass, field
 
 from rknn_envcheck.versions import in_versions, parse_version, try_parse
 

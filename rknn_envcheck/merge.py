@@ -6,7 +6,7 @@ Pure: documents in (already read and validated), a merged view out; render/merge
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from rknn_envcheck.records import dataclass, field
 
 from rknn_envcheck.report import FAIL, WARN
 
@@ -49,7 +49,7 @@ class Fleet:
     failing_where: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        from dataclasses import asdict
+        from rknn_envcheck.records import asdict
 
         return {"schema": MERGE_SCHEMA, "sources": list(self.sources), "hosts": [asdict(h) for h in self.hosts],
                 "boards": [asdict(b) for b in self.boards], "failing_where": dict(self.failing_where)}

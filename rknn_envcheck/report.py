@@ -7,7 +7,7 @@ something could not be checked.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from rknn_envcheck.records import asdict, dataclass, field
 from typing import Any, Callable, Iterable
 
 OK = "ok"

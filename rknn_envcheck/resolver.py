@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import platform as _platform
 import sys
-from dataclasses import dataclass, field
+from rknn_envcheck.records import dataclass, field
 
 from rknn_envcheck.errors import UsageError
 from rknn_envcheck.rules.toolkit import LINE_OF, canonical_name, framework_rows, requirement_rows, wheel_rows

@@ -3,9 +3,13 @@
 
     python3 scripts/gen_source_models.py [--mirror /work/.mirror] > matrices/source_models.toml
 
-Each toolkit2 release's doc/RKNNToolKit2_OP_Support-<v>.md table ("Operators | Remarks", remark
-"Not Supported" = unsupported) becomes one [[source_ops]] row per framework section, the whole
-table (tests check the counts); the ONNX opset each document names becomes an [[onnx_opset]] row.
+Each toolkit2 release's doc/RKNNToolKit2_OP_Support-<v>.md (0.6.0 … 2.3.2) table ("Operators | Remarks",
+a remark that is exactly "Not Supported" = unsupported; "not support broadcast" is a limit) becomes one
+[[source_ops]] row per framework section (ONNX, Pytorch, Caffe, TensorFlow, TensorFlow Lite — only up to
+1.1.0 —, Darknet), the whole table (tests check the counts); the ONNX opset each document names becomes an
+[[onnx_opset]] row. A framework a release's documents have no table for becomes a [[source_ops_absent]]
+row whose `looked_at` says which documents were read and what they hold (shown to the user as the
+reason for `unknown`).
 The hand-written rows (onnx releases, dynamic input, formats) are kept in HAND below.
 
 Toolkit v1 (rockchip-linux/rknn-toolkit, doc/RKNN_OP_Support_V<v>.md at each release tag): every
@@ -30,6 +34,16 @@ from xml.etree import ElementTree
 
 # (package, versions, mirror repo, tag, doc path, registry key)
 DOCS = [
+    # 0.6.0-1.5.0: the document as published with each release commit (1.1.0/1.1.1: the same-day corrected copy, f45b67e,
+    # whose header names 1.1.0; b7351ec's still said 0.6.0 and had two broken table rows). 0.6.0-1.1.0 have a TFLite section.
+    ("rknn-toolkit2", ["0.6.0"], "rockchip-linux+rknn-toolkit2", "0ece5fe", "doc/rknn-toolkit2_OP_Support-V0.6.0.md", "RL@0ece5fe"),
+    ("rknn-toolkit2", ["0.7.0"], "rockchip-linux+rknn-toolkit2", "a4d3223", "doc/RKNNToolKit2_OP_Support-v0.7.0.md", "RL@a4d3223"),
+    ("rknn-toolkit2", ["1.0.0"], "rockchip-linux+rknn-toolkit2", "44b6420", "doc/RKNNToolKit2_OP_Support_v1.0.0.md", "RL@44b6420"),
+    ("rknn-toolkit2", ["1.1.0", "1.1.1"], "rockchip-linux+rknn-toolkit2", "f45b67e", "doc/RKNNToolKit2_OP_Support-1.1.0.md", "RL@f45b67e"),
+    ("rknn-toolkit2", ["1.2.0"], "rockchip-linux+rknn-toolkit2", "58fb25e", "doc/RKNNToolKit2_OP_Support-1.2.0.md", "RL@58fb25e"),
+    ("rknn-toolkit2", ["1.3.0"], "rockchip-linux+rknn-toolkit2", "9ad7934", "doc/RKNNToolKit2_OP_Support-1.3.0.md", "RL@9ad7934"),
+    ("rknn-toolkit2", ["1.4.0"], "rockchip-linux+rknn-toolkit2", "d8074d7", "doc/RKNNToolKit2_OP_Support-1.4.0.md", "RL@d8074d7"),
+    ("rknn-toolkit2", ["1.5.0"], "rockchip-linux+rknn-toolkit2", "d333c7d", "doc/RKNNToolKit2_OP_Support-1.5.0.md", "RL@d333c7d"),
     ("rknn-toolkit2", ["1.5.2"], "rockchip-linux+rknn-toolkit2", "v1.5.2", "doc/RKNNToolKit2_OP_Support-1.5.2.md", "RL@b7c3b5c"),
     ("rknn-toolkit2", ["1.6.0"], "rockchip-linux+rknn-toolkit2", "v1.6.0", "doc/RKNN-Toolkit2_OP_Support-1.6.0.md", "RL@b25dada"),
     ("rknn-toolkit2", ["2.0.0b0"], "airockchip+rknn-toolkit2", "v2.0.0-beta0", "doc/RKNNToolKit2_OP_Support-v2.0.0-beta0.md", "AR@v2.0.0-beta0"),
@@ -40,7 +54,8 @@ DOCS = [
 ]
 # Toolkit v1: (versions, tag, doc path) in rockchip-linux+rknn-toolkit; the citation key is TK@<commit of the tag>.
 DOCS_V1 = [
-    (["1.6.0"], "v1.6.0", "doc/RKNN_OP_Support_V1.6.0.md"),
+    # 1.6.0: the last revision of the V1.6.0 document (4c1163c, after the tag: PyTorch list updated, Darknet section added)
+    (["1.6.0"], "4c1163c", "doc/RKNN_OP_Support_V1.6.0.md"),
     (["1.6.1"], "v1.6.1", "doc/RKNN_OP_Support_V1.6.1.md"),
     (["1.7.0"], "v1.7.0", "doc/RKNN_OP_Support_V1.7.0.md"),
     (["1.7.1"], "v1.7.1", "doc/RKNN_OP_Support_V1.7.1.md"),
@@ -52,7 +67,7 @@ V1_REPO = "rockchip-linux+rknn-toolkit"
 FORMS_NOT_LIMITS = {"Float / Quantize"}  # "Add (Float / Quantize)": supported in both forms, not a limit
 SECTIONS_V1 = {"Caffe": "caffe", "Darknet": "darknet", "Keras": "keras", "MXNet": "mxnet", "ONNX": "onnx", "Pytorch": "torch",
                "PyTorch": "torch", "TensorFlow": "tensorflow", "TensorFlow Lite": "tflite"}
-SECTIONS = {"onnx": "ONNX", "torch": "Pytorch", "caffe": "Caffe", "tensorflow": "TensorFlow", "darknet": "Darknet"}
+SECTIONS = {"onnx": "ONNX", "torch": "Pytorch", "caffe": "Caffe", "tensorflow": "TensorFlow", "tflite": "TensorFlow Lite", "darknet": "Darknet"}
 ONNX_RELEASES = [  # onnx docs/Versioning.md "Released Versions" (ONNX version | IR | ai.onnx opset)
     ("1.3.0", 3, 8), ("1.4.1", 4, 9), ("1.5.0", 5, 10), ("1.6.0", 6, 11), ("1.7.0", 7, 12), ("1.8.0", 7, 13), ("1.8.1", 7, 13),
     ("1.9.0", 7, 14), ("1.10.0", 8, 15), ("1.10.1", 8, 15), ("1.10.2", 8, 15), ("1.11.0", 8, 16), ("1.12.0", 8, 17),
@@ -217,6 +232,16 @@ framework = "mxnet"
 supported = false
 source = "API-TK2-2.3.2 §1.3 (the framework table has no MXNet column); API-TK2-2.3.2 §2.3 (no load_mxnet)"
 fix = "export the MXNet model to ONNX (mxnet.contrib.onnx.export_model) and load it with rknn.load_onnx()"
+
+# Loaders a host architecture's build of the toolkit lacks (rules/source_arch.py): from `since` (the first release
+# with wheels for `arch`) the build for `arch` loads only `formats`; before it there is no build for `arch` at all.
+[[arch_formats]]
+package = "rknn-toolkit2"
+arch = ["aarch64", "arm64"]
+since = "2.3.0"
+formats = ["onnx", "pytorch"]
+source = "API-TK2-2.3.2 §1.3 note 7 (ARM64 only supports the PyTorch and ONNX. Other framework is not supported at the moment.); API-TK2-2.3.2 §2.3.1, §2.3.2, §2.3.3, §2.3.5 (load_caffe, load_tensorflow, load_tflite, load_darknet: Unavailable in ARM64); PyPI:rknn-toolkit2==2.3.0 (the first release with manylinux2014_aarch64 wheels; 2.2.0 and 2.2.1: x86_64 only); CL-2.3.2 (2.3.0: RKNN-Toolkit2 support ARM64 architecture)"
+fix = "convert on an x86_64 Linux PC, or export the model to ONNX on this machine and load it with rknn.load_onnx()"
 '''
 
 
@@ -228,11 +253,13 @@ def _git_show(mirror: str, repo: str, tag: str, path: str) -> str:
 def _sections(text: str) -> dict:
     out, current = {}, None
     for line in text.splitlines():
-        head = re.match(r"^## (\w+) OPs supported", line)
+        head = re.match(r"^## (.+?) OPs supported", line)
         if head:
             current = head.group(1)
             out[current] = {"ops": [], "opset": None}
             continue
+        if line.startswith("## "):  # "## Explanation of terms:" and the like end a section
+            current = None
         if current is None:
             continue
         opset = re.search(r"opset version is (\d+)", line)
@@ -318,14 +345,66 @@ def _xlsx_sections(data: bytes) -> dict:
     return out
 
 
-def _v1_rows(mirror: str) -> list:
+def _not_supported(remark: str) -> bool:
+    """The remark says the operator is unsupported ("Not Supported"), not a limit of it ("not support broadcast")."""
+    return re.fullmatch(r"\s*not\s+supported\.?\s*", remark, flags=re.IGNORECASE) is not None
+
+
+def _cell_ops(cell: str) -> list:
+    """"SPLIT/SPLIT_V" names two operators; "Upsample (resize)" and remarks with '/' stay one cell."""
+    parts = [part.strip() for part in cell.split("/")]
+    return parts if len(parts) > 1 and all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_:.]*", part) for part in parts) else [cell]
+
+
+# The other toolkit2 operator document, read for TFLite (pdftotext of both editions): it names the compiler's own
+# (ONNX-style) operators per chip and never a TFLite one.
+TK2_ALSO_LOOKED_AT = {"tflite": (
+    "the RKNN Compiler Support Operator List (v1.4.0 RL@8da43c3, V2.3.2 AR@v2.3.2) lists the RKNN compiler's own ONNX-style operators "
+    "per chip and names no TFLite operator",
+    "RL@8da43c3 doc/RKNN_Compiler_Support_Operator_List_v1.4.0.pdf; AR@v2.3.2 doc/05_RKNN_Compiler_Support_Operator_List_V2.3.2.pdf")}
+
+
+def _tk2_rows(mirror: str) -> list:
     out = []
+    for package, versions, repo, tag, path, key in DOCS:
+        sections = _sections(_git_show(mirror, repo, tag, path))
+        for framework, title in SECTIONS.items():
+            section = sections.get(title)
+            if not section or not section["ops"]:
+                present = ", ".join(t for t in sections if sections[t]["ops"])
+                also = TK2_ALSO_LOOKED_AT.get(framework)
+                out += _absent_row(package, versions, framework, f"{key} {path}" + (f"; {also[1]}" if also else ""),
+                                   f"{path} of {package} {'/'.join(versions)} ({key}) has no '{title} OPs supported by RKNN Toolkit2' "
+                                   f"table; its operator tables are: {present}" + (f"; {also[0]}" if also else ""))
+                continue
+            cells = [(op, remark) for cell, remark in section["ops"] for op in _cell_ops(cell)]
+            supported = [op for op, remark in cells if not _not_supported(remark)]
+            unsupported = [op for op, remark in cells if _not_supported(remark)]
+            remarks = {op: remark for op, remark in cells if remark and not _not_supported(remark)}
+            source = f"{key} {path} ({title} OPs supported by RKNN Toolkit2)"
+            if framework == "onnx" and section["opset"]:
+                out += ["[[onnx_opset]]", f'package = "{package}"', f"versions = {versions!r}".replace("'", '"'), f"opset = {section['opset']}",
+                        f"source = {_q(source)}", 'note = "the corresponding ONNX opset version (a recommendation, not a limit)"', ""]
+            out += _ops_row(package, versions, framework, len(section["ops"]), supported, unsupported, remarks, source)
+    return out
+
+
+def _absent_row(package, versions, framework, source, looked_at) -> list:
+    """[[source_ops_absent]]: the release has no operator table for this framework; `looked_at` says which documents were read."""
+    return ["[[source_ops_absent]]", f'package = "{package}"', f"versions = {versions!r}".replace("'", '"'), f'framework = "{framework}"',
+            f"looked_at = {_q(looked_at)}", f"source = {_q(source)}", ""]
+
+
+def _v1_rows(mirror: str) -> list:
+    out, listed, texts = [], set(), {}
     for versions, tag, path in DOCS_V1:
         key = "TK@" + _git(mirror, V1_REPO, "rev-parse", "--short=7", tag + "^{commit}").strip()
-        sections = _sections_v1(_git_show(mirror, V1_REPO, tag, path))
+        texts[versions[0]] = (tag, key, path, _git_show(mirror, V1_REPO, tag, path))
+        sections = _sections_v1(texts[versions[0]][3])
         for framework, ops in sections.items():
             if framework.startswith("_") or not ops:
                 continue
+            listed.add((versions[0], framework))
             source = f"{key} {path} ({sections['_titles'][framework]})"
             out += _ops_row("rknn-toolkit", versions, framework, sections["_rows"][framework], [o for o, _ in ops], [],
                             {o: r for o, r in ops if r}, source)
@@ -334,11 +413,54 @@ def _v1_rows(mirror: str) -> list:
         data = subprocess.run(["git", "--git-dir", f"{mirror}/{V1_REPO}/repo", "show", f"{tag}:{path}"], check=True,
                               capture_output=True).stdout
         for framework, ops in _xlsx_sections(data).items():
+            listed.add((versions[0], framework))
             column = "Load Pytorch support & limit" if framework == "torch" else "Load ONNX support & limit, rows named by the PyTorch op"
             source = f"{key} {path} (sheet Pytorch & ONNX, column {column})"
             out += _ops_row("rknn-toolkit", versions, framework, len(ops), [o for o, yn, _ in ops if yn == "Y"],
                             [o for o, yn, _ in ops if yn != "Y"], {o: lim for o, yn, lim in ops if lim and yn == "Y"}, source)
+    for versions, _tag, _path in DOCS_V1:
+        for framework in sorted(set(SECTIONS_V1.values()) - {f for v, f in listed if v == versions[0]}):
+            out += _v1_absent(mirror, versions, framework, *texts[versions[0]])
     return out
+
+
+# Why a v1 release without a table of its own does not borrow the previous release's: the changelog says the
+# operator support changed (hand-read from CHANGELOG, docs/changelog.txt; keyed by release).
+V1_CHANGED = {
+    "1.7.3": "CHANGELOG v1.7.3 item 2 says operator support changed ('完善op支持，给出op限制表格(当前版本提供PyTorch, ONNX的支持与限制表格)'), "
+             "so the 1.7.1 list is not carried over",
+    "1.7.5": "CHANGELOG v1.7.5 says the ONNX optimizer was rewritten ('重写 ONNX 模型优化器') and erf support added ('新增erf支持'), "
+             "so the 1.7.1 list is not carried over",
+}
+V1_PDFS = ("the release's PDFs in doc/ (User Guide, Quick Start, Trouble Shooting, Custom OP, Lite, Visualization; read with pdftotext) "
+           "hold no operator table: Trouble Shooting 'OP support' points back to the doc/ directory")
+
+
+def _v1_absent(mirror, versions, framework, tag, key, path, text) -> list:
+    """An [[source_ops_absent]] row for a v1 release/framework: what the .md says, what doc/ holds at the tag, why no carry-over."""
+    titles = {f: t for t, f in SECTIONS_V1.items()}
+    section = re.search(r"^## " + re.escape(titles[framework]) + r" OPs supported by RKNN.*?(?=^## |\Z)", text, flags=re.M | re.S | re.I)
+    if section is None:
+        said = f"{path} ({key}) has no '{titles[framework]} OPs supported by RKNN' section"
+    else:
+        pointer = re.search(r"\[([^\]]+\.xlsx)\]", section.group(0))
+        said = f"{path} ({key}) section '{titles[framework]} OPs supported by RKNN' has no table" + (
+            f": it points to '{pointer.group(1)}'" if pointer else "")
+    sheets = [name for name in _git(mirror, V1_REPO, "ls-tree", "-r", "--name-only", tag, "--", "doc").split() if name.endswith(".xlsx")]
+    parts = [said]
+    if not sheets and section is not None and "xlsx" in section.group(0):
+        added = _git(mirror, V1_REPO, "log", "--format=%h", "--diff-filter=A", "--all", "--", "doc/RKNN_OP_Support_And_Limit.xlsx").split()
+        parts.append(f"doc/ at {key} holds no .xlsx: RKNN_OP_Support_And_Limit.xlsx was added later (TK@{added[-1]}), and its notes say "
+                     f"'The following results are only valid in RKNN-Toolkit 1.7.5'" if added else f"doc/ at {key} holds no .xlsx")
+    elif sheets and framework == "onnx":
+        parts.append(f"{', '.join(sheets)}: the 'Load ONNX' column names the PyTorch function that was exported ('OP name' is the "
+                     f"name in Pytorch), not ONNX operator types (framework onnx-from-torch)")
+    parts.append(V1_PDFS)
+    if versions[0] in V1_CHANGED and section is not None:
+        parts.append(V1_CHANGED[versions[0]])
+    changed = [f"CHANGELOG v{versions[0]}"] if versions[0] in V1_CHANGED and section is not None else []
+    sources = [f"{key} {path}"] + [f"{key} {name}" for name in sheets] + changed
+    return _absent_row("rknn-toolkit", versions, framework, "; ".join(sources), "; ".join(parts))
 
 
 def _ops_row(package, versions, framework, count, supported, unsupported, remarks, source) -> list:
@@ -367,23 +489,7 @@ def main() -> int:
         out += ["[[onnx_release]]", f'onnx = "{version}"', f"ir = {ir}", f"opset = {opset}",
                 'source = "github:onnx/onnx@v1.18.0 docs/Versioning.md (Released Versions)"', ""]
     out.append(HAND)
-    for package, versions, repo, tag, path, key in DOCS:
-        sections = _sections(_git_show(args.mirror, repo, tag, path))
-        for framework, title in SECTIONS.items():
-            section = sections.get(title)
-            if not section or not section["ops"]:
-                continue
-            supported = [op for op, remark in section["ops"] if "not support" not in remark.lower()]
-            unsupported = [op for op, remark in section["ops"] if "not support" in remark.lower()]
-            remarks = {op: remark for op, remark in section["ops"] if remark and "not support" not in remark.lower()}
-            source = f"{key} {path} ({title} OPs supported by RKNN Toolkit2)"
-            if framework == "onnx" and section["opset"]:
-                out += ["[[onnx_opset]]", f'package = "{package}"', f"versions = {versions!r}".replace("'", '"'), f"opset = {section['opset']}",
-                        f"source = {_q(source)}", 'note = "the corresponding ONNX opset version (a recommendation, not a limit)"', ""]
-            out += ["[[source_ops]]", f'package = "{package}"', f"versions = {versions!r}".replace("'", '"'), f'framework = "{framework}"',
-                    f"count = {len(section['ops'])}", "supported = [" + ", ".join(_q(o) for o in supported) + "]",
-                    "unsupported = [" + ", ".join(_q(o) for o in unsupported) + "]",
-                    "remarks = {" + ", ".join(f"{_q(o)} = {_q(r)}" for o, r in remarks.items()) + "}", f"source = {_q(source)}", ""]
+    out += _tk2_rows(args.mirror)
     out += _v1_rows(args.mirror)
     sys.stdout.write("\n".join(out))
     return 0

@@ -33,8 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from import_wheel_metadata import RangeFile  # noqa: E402
 
 PROJECT_JSON = "https://pypi.org/pypi/tensorflow/json"
-# The toolkits' [[framework]] tensorflow rows span 1.10.0 (toolkit v1) to 2.14.0 (toolkit2 >= 1.6.0).
-DEFAULT_RELEASES = [f"1.{m}" for m in range(10, 16)] + [f"2.{m}" for m in range(0, 15)]
+# The toolkits' [[framework]] tensorflow rows start at 1.10.0 (toolkit v1); every later minor series on the
+# index is read too, so a graph written by a TensorFlow newer than any toolkit allows is still dated.
+FIRST_SERIES = "1.10"
 MEMBER = re.compile(r"(^|/)include/tensorflow/core/public/version\.h$")
 DEFINE = re.compile(r"^#define\s+(TF_GRAPH_DEF_VERSION(?:_MIN_CONSUMER|_MIN_PRODUCER)?)\s+(\d+)\b", re.M)
 # A linux x86_64 wheel first (every release has one); any wheel ships the same header.
@@ -67,6 +68,15 @@ def first_release(releases: dict, series: str) -> str | None:
     return min(finals, key=lambda v: int(v.rsplit(".", 1)[1])) if finals else None
 
 
+def series_on_index(releases: dict, first: str = FIRST_SERIES) -> list[str]:
+    """Every minor series X.Y >= `first` with a final release that has a wheel, oldest first."""
+    def key(series):
+        return tuple(int(p) for p in series.split("."))
+
+    found = {m.group(1) for v, files in releases.items() if (m := re.fullmatch(r"(\d+\.\d+)\.\d+", v)) and pick_wheel(files)}
+    return sorted((s for s in found if key(s) >= key(first)), key=key)
+
+
 def header_from_wheel(handle) -> tuple[str, str]:
     """(member path, text) of the one include/tensorflow/core/public/version.h of a wheel."""
     with zipfile.ZipFile(handle) as archive:
@@ -76,9 +86,13 @@ def header_from_wheel(handle) -> tuple[str, str]:
         return names[0], archive.read(names[0]).decode("utf-8")
 
 
-def fetch(releases: list[str], save: Path | None, log) -> list[dict]:
+def fetch(releases: list[str] | None, save: Path | None, log) -> list[dict]:
+    """One header per series of `releases` (None: every series on the index from FIRST_SERIES on)."""
     with urllib.request.urlopen(PROJECT_JSON, timeout=60) as response:
         project = json.load(response)
+    if releases is None:
+        releases = series_on_index(project["releases"])
+        log(f"  tensorflow series on the index from {FIRST_SERIES}: {', '.join(releases)}")
     entries = []
     for series in releases:
         release = first_release(project["releases"], series)
@@ -127,7 +141,7 @@ def render(rows: list[dict]) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--releases", default=",".join(DEFAULT_RELEASES), help="minor releases X.Y, comma-separated")
+    parser.add_argument("--releases", help=f"minor releases X.Y, comma-separated (default: every series on PyPI from {FIRST_SERIES} on)")
     parser.add_argument("--offline", type=Path, metavar="DIR", help="read headers stored by --save instead of the network")
     parser.add_argument("--save", type=Path, metavar="DIR", help="store each header read and a manifest.json in DIR")
     parser.add_argument("-o", "--output", type=Path, default=ROOT / "matrices" / "tf_graphdef.toml")
@@ -137,7 +151,7 @@ def main(argv=None) -> int:
         print(text, file=sys.stderr)
 
     try:
-        entries = stored(args.offline) if args.offline else fetch([r.strip() for r in args.releases.split(",") if r.strip()], args.save, log)
+        entries = stored(args.offline) if args.offline else fetch([r.strip() for r in args.releases.split(",") if r.strip()] if args.releases else None, args.save, log)
         rows = rows_of(entries)
     except (OSError, ValueError, KeyError) as exc:
         print(f"gen_tf_graphdef_versions: {exc}", file=sys.stderr)

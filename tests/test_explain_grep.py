@@ -152,6 +152,35 @@ def test_quick_scan_table_read_equals_the_loaded_set():
                                           "grep_gate": MESSAGES.grep_gate}
 
 
+def test_quick_scan_table_read_agrees_with_tomllib_or_declines(tmp_path):
+    """The string-only reading gives what tomllib gives, or None (then grep is not started)."""
+    from rknn_envcheck.tomlfile import toml_module
+
+    tomllib = toml_module()
+    shapes = [
+        '[scan]\nneedles = ["a", "b\\\\.c", "d e"]\ncontext_lines = { "a" = 2, "d e" = 0 }\ngrep_gate = ["a", "\\\\(b"]\n[other]\nx = 1\n',
+        '# head\n[scan]\nneedles = []\ncontext_lines = {}\n',
+        '[scan]\nneedles = ["tab\\tinside"]\ncontext_lines = {}\n',     # an escape it does not read: declines
+        '[scan]\nneedles = ["quote\\"inside"]\ncontext_lines = {}\n',
+        '[scan]\nneedles = ["a", 3]\ncontext_lines = {}\n',
+        '[scan]\nneedles = ["a",\n  "b"]\ncontext_lines = {}\n',           # multi-line array: declines
+        '[scan]\nneedles = ["a"]\ncontext_lines = { "a" = x }\n',
+        '[other]\nneedles = ["a"]\n',
+    ]
+    for text in shapes:
+        (tmp_path / "messages.toml").write_text(text, encoding="utf-8")
+        quick = grepscan.read_scan_table(str(tmp_path))
+        if quick is None:
+            continue
+        scan = tomllib.loads(text)["scan"]
+        assert quick == {"needles": scan["needles"], "context_lines": scan.get("context_lines", {}), "grep_gate": scan.get("grep_gate", [])}, text
+    declined = []
+    for text in shapes[2:]:
+        (tmp_path / "messages.toml").write_text(text, encoding="utf-8")
+        declined.append(grepscan.read_scan_table(str(tmp_path)))
+    assert declined == [None] * len(declined)
+
+
 def test_every_needle_holds_a_gate_literal_and_no_gate_literal_is_the_bare_prefix():
     assert MESSAGES.grep_gate
     for needle in MESSAGES.needles:

@@ -224,3 +224,47 @@ def test_two_file_binary_prefixes_with_random_tails(tmp_path, prefix, tail):
 @given(text=st.text(alphabet="{}<>[]:;,#'\"\\ \n_ablyertinpu0123456789.-", max_size=400))
 def test_prototxt_shaped_text(tmp_path, text):
     _judge(tmp_path, ("name: 'fuzz'\nlayer {" + text).encode(), "m.prototxt")
+
+
+# ---- PyTorch legacy torch.save files (model/torch_legacy_reader.py): the pickle stream and the torch <= 0.1.10 tar
+
+def _torch_legacy_samples(tmp_path) -> dict:
+    from pathlib import Path
+
+    from test_source_torch_legacy import legacy_tar
+
+    data = Path(__file__).resolve().parent / "data" / "torch_legacy"
+    return {"state_dict.pth": (data / "state_dict.pth").read_bytes(), "module.pth": (data / "module.pth").read_bytes(),
+            "old.pth": legacy_tar(tmp_path / "old.pth").read_bytes()}
+
+
+def test_the_torch_legacy_samples_are_models(tmp_path):
+    for name, data in _torch_legacy_samples(tmp_path).items():
+        model = _judge(tmp_path, data, name)
+        assert isinstance(model, SourceModel) and model.torch_legacy and model.pickle_kind, name
+
+
+@FUZZ
+@given(data=st.data())
+def test_torch_legacy_mutated_and_truncated(tmp_path, data):
+    samples = _torch_legacy_samples(tmp_path)
+    name = data.draw(st.sampled_from(sorted(samples)))
+    raw = bytearray(samples[name])
+    for _ in range(data.draw(st.integers(0, 8))):
+        raw[data.draw(st.integers(16, len(raw) - 1))] = data.draw(st.integers(0, 255))  # past the magic: still recognised
+    _judge(tmp_path, bytes(raw[:data.draw(st.integers(1, len(raw)))]), name)
+
+
+# argument-free opcodes (NONE MARK EMPTY_LIST EMPTY_DICT EMPTY_TUPLE TUPLE DICT LIST APPEND APPENDS SETITEM SETITEMS
+# REDUCE BUILD NEWOBJ BINPERSID TUPLE1-3 MEMOIZE POP DUP POP_MARK STACK_GLOBAL NEWTRUE) plus short BINGET/BINPUT
+_OPCODES = [bytes([c]) for c in b"N(]})tdlaeusRb\x81Q\x85\x86\x87\x94012\x93\x88"] + [b"h\x00", b"h\x01", b"q\x00", b"q\x01",
+                                                                                      b"\x8c\x07storage", b"\x8c\x06module", b"K\x03"]
+
+
+@FUZZ
+@given(tail=st.binary(max_size=400) | st.lists(st.sampled_from(_OPCODES), max_size=120).map(b"".join), protocol=st.sampled_from([2, 4]))
+def test_torch_legacy_magic_with_random_pickles(tmp_path, tail, protocol):
+    import pickle
+
+    head = b"".join(pickle.dumps(v, protocol=protocol) for v in (0x1950A86A20F9469CFC6C, 1001, {}))
+    _judge(tmp_path, head + b"\x80\x02" + tail + b"." + pickle.dumps([], protocol=2), "m.pth")

@@ -9,7 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
-from dataclasses import dataclass, field
+from rknn_envcheck.records import dataclass, field
 
 from rknn_envcheck.boards.base import BoardError, ShellResult
 

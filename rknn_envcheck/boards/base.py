@@ -6,7 +6,7 @@ so adb boards, emulated boards and the local board are interchangeable.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from rknn_envcheck.records import dataclass
 from typing import Optional, Protocol
 
 

@@ -64,7 +64,7 @@ def _source_preflight(report, source, facts, matrix, toolkit) -> None:
     for device in boards:
         subject = f"model:{source.path}" + (f"@{device.get('serial')}" if device else "")
         report.subjects[subject] = f"Model {source.path} — {source.summary()}"
-        for check in judge_source_model(source, tuple(target) if target else None, how, packages, device, matrix):
+        for check in judge_source_model(source, tuple(target) if target else None, how, packages, device, matrix, host=facts.get("host")):
             check.subject = subject
             report.add(check)
 

@@ -76,7 +76,7 @@ def _limits(args):
         lowered = max(1, fitting - (limits.open_files_needed - limits.max_connections))
         print(f"rknn-envcheck emulator: the open-file limit (ulimit -n) is {fitting}: --max-connections lowered "
               f"from {limits.max_connections} to {lowered}; raise `ulimit -n` to serve more", file=sys.stderr)
-        from dataclasses import replace
+        from rknn_envcheck.records import replace
 
         limits = replace(limits, max_connections=lowered)
     return limits

@@ -34,13 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_output_options(parser)
 
 
-def _board(args, matrix) -> tuple[dict | None, dict | None]:
+def _board(args, matrix, need_board: bool = True) -> tuple[dict | None, dict | None]:
     """(the board, the facts it is in): from --facts (one board of the file), --emulate or
-    --device, through the same facts sources and board selection as `device` and the doctor."""
+    --device, through the same facts sources and board selection as `device` and the doctor.
+    need_board=False (source models only): a facts file without boards gives (None, its facts)."""
     from rknn_envcheck.pipeline import BoardsSource, FactsFileSource, gather
 
     if args.facts:
         facts, _ = gather([FactsFileSource(args.facts)], facts={})
+        if not need_board and not facts.get("devices") and not args.id:
+            return None, facts
         return _pick(facts, args.id, f"facts file {args.facts}", "save one with `rknn-envcheck device --save-facts FILE`, or run `model` without --facts"), facts
     if not (args.emulate or args.device):
         return None, None

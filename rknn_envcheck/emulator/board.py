@@ -10,7 +10,7 @@ import os
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from rknn_envcheck.records import asdict, dataclass, replace
 from typing import List, Optional
 
 from rknn_envcheck.boards.base import BoardError, ShellResult

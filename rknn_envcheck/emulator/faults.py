@@ -1,7 +1,7 @@
 """Injectable faults: parse `name` / `name=value` specs and answer "is this fault on?"."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from rknn_envcheck.records import dataclass, field
 from typing import Dict, Iterable, Optional
 
 from rknn_envcheck.errors import UsageError

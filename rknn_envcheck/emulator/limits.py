@@ -7,7 +7,7 @@ default; docs/decisions.md has the measurements behind the worker-process design
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from rknn_envcheck.records import dataclass, fields
 
 from rknn_envcheck.errors import UsageError
 

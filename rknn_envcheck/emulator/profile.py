@@ -6,7 +6,7 @@ and the reason (UsageError -> exit 2), because a silently wrong profile would ma
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from rknn_envcheck.records import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 

@@ -11,7 +11,7 @@ with asyncio and the in-process board with time.sleep, and output keeps its orde
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from rknn_envcheck.records import dataclass
 from typing import Callable, Dict, List, Optional
 
 from rknn_envcheck.emulator.limits import Budget, OutputCapExceeded

@@ -5,7 +5,7 @@ What is supported and what is refused is listed in shell.py; this module only re
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from rknn_envcheck.records import dataclass, field
 from typing import List, Optional, Tuple
 
 

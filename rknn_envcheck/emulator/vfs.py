@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-from dataclasses import dataclass
+from rknn_envcheck.records import dataclass
 from typing import Dict, List, Optional
 
 from rknn_envcheck.emulator.profile import Profile, binary_bytes

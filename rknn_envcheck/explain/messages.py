@@ -10,7 +10,7 @@ regexes of the messages whose needles occur in the log, on first use.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from rknn_envcheck.records import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from rknn_envcheck.records import dataclass, field
 from typing import BinaryIO
 
 from rknn_envcheck.explain.decode import _ANSI_BYTES, LINE_WINDOW, MAX_CARRY, InputInfo, decode_line, iter_chunks

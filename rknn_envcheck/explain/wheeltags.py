@@ -12,7 +12,7 @@ A small parser, not packaging.utils.parse_wheel_filename: the vendor's own names
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from rknn_envcheck.records import dataclass
 from pathlib import Path
 
 WHEEL_MESSAGE_ID = "pip_unsupported_wheel"

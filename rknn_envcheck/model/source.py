@@ -7,7 +7,8 @@ formats below (the caller then tries `.rknn`, and refuses the file naming every 
 Formats read here: ONNX (onnx_reader.py, bounded protobuf), TFLite (tflite_reader.py, bounded
 FlatBuffers), TensorFlow GraphDef / SavedModel (tf_reader.py), PyTorch zip archives and Keras
 `.keras` zips (zip_reader.py: the central directory and small members only, pickles never
-unpickled), Keras HDF5 by its signature (h5py is not needed to recognise it), and the two-file
+unpickled), PyTorch legacy torch.save files, the pickle stream and the older tar
+(torch_legacy_reader.py: opcodes only, storage payloads seeked over), Keras HDF5 by its signature (h5py is not needed to recognise it), and the two-file
 formats Caffe, Darknet and MXNet (model/pairs.py: each file by content; a structure file and its
 weights file are paired into one model by pair_models).
 """
@@ -15,15 +16,17 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import asdict, dataclass, field
+from rknn_envcheck.records import asdict, dataclass, field
 
 from rknn_envcheck.model.errors import ModelFileError
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-FORMATS_TRIED = ("ONNX, PyTorch (zip), Keras (.keras zip, HDF5 .h5), TFLite, TensorFlow (GraphDef .pb, SavedModel directory), "
+FORMATS_TRIED = ("ONNX, PyTorch (zip; legacy torch.save pickle stream or tar), Keras (.keras zip, HDF5 .h5), TFLite, TensorFlow (GraphDef .pb, SavedModel directory), "
                  "Caffe (.prototxt, .caffemodel), Darknet (.cfg, .weights), MXNet (-symbol.json, .params), RKNN")
 _EXTENSIONS = {"onnx": (".onnx",), "pytorch": (".pt", ".pth", ".torchscript", ".ptl"), "keras": (".keras", ".h5", ".hdf5"),
                "tflite": (".tflite",), "tensorflow": (".pb",),
+               # legacy torch.save files (torch_legacy_reader.py): checkpoints are also named .pth.tar, .pkl, .ckpt, .bin
+               "pytorch/pickle": (".pt", ".pth", ".pkl", ".tar", ".ckpt", ".bin"), "pytorch/tar": (".pt", ".pth", ".tar"),
                # two-file formats: "format/role" (model/pairs.py)
                "caffe/structure": (".prototxt", ".pbtxt"), "caffe/weights": (".caffemodel",), "darknet/structure": (".cfg",),
                "darknet/weights": (".weights", ".weight"), "mxnet/structure": (".json",), "mxnet/weights": (".params",)}
@@ -53,7 +56,15 @@ class SourceModel:
     archive_version: int | None = None
     archive_version_member: str = ""
     torchscript: bool | None = None  # True: code/ + constants.pkl; False: a pickled module or state dict
+    code_scan_complete: bool | None = None  # TorchScript: every code/*.py member was scanned for operator calls (zip_reader.py)
     pickle_globals: list = field(default_factory=list)  # module.name pairs named by the data.pkl opcodes
+    # PyTorch legacy torch.save files (torch_legacy_reader.py); torchscript is False, pickle_globals as above
+    torch_legacy: str = ""  # "pickle" (stream: torch < 1.6, or _use_new_zipfile_serialization=False) / "tar" (torch <= 0.1.10)
+    legacy_protocol: int | None = None  # the pickled PROTOCOL_VERSION (1001); the tar's sys_info protocol_version (1000)
+    pickle_kind: str = ""  # module / state dict / tensors; "" = neither recognised
+    module_classes: list = field(default_factory=list)  # nn.Module classes of the ('module', class, file, source) persistent ids
+    pickle_keys: list = field(default_factory=list)  # top-level string keys when the object is a dict (a checkpoint's)
+    sys_info: dict | None = None  # little_endian, type_sizes as torch.save pickled them
     keras_version: str = ""
     # TFLite (tflite_reader.py); operators/inputs/node_count/producer (the description) shared with ONNX
     schema_version: int | None = None
@@ -94,6 +105,13 @@ class SourceModel:
             text = (f"ONNX model, IR version {self.ir_version}, opsets {opsets}, producer {self.producer or '?'} "
                     f"{self.producer_version}".rstrip() + f", {self.node_count} nodes, {len(self.operators)} operator types, "
                     f"{self.initializer_count} initializers")
+        elif self.format == "pytorch" and self.torch_legacy:
+            what = {"pickle": "pickle stream", "tar": "tar archive of torch <= 0.1.10"}[self.torch_legacy]
+            kind = {"module": "a pickled module", "state dict": "a state dict", "tensors": "tensors"}.get(self.pickle_kind, "contents not recognised")
+            text = (f"PyTorch legacy torch.save file ({what}, protocol version {self.legacy_protocol if self.legacy_protocol is not None else '?'}): "
+                    f"{kind}" + (f" ({', '.join(self.module_classes[:3])})" if self.module_classes else "")
+                    + (f" (keys {', '.join(self.pickle_keys[:3])}{', …' if len(self.pickle_keys) > 3 else ''})" if self.pickle_keys and not self.module_classes else "")
+                    + ", not TorchScript")
         elif self.format == "pytorch":
             kind = {True: "TorchScript module", False: "pickled module / state dict (not TorchScript)", None: "zip archive"}[self.torchscript]
             text = f"PyTorch {kind}, archive file-format version {self.archive_version if self.archive_version is not None else '?'}"
@@ -156,6 +174,10 @@ def _dispatch(handle, head: bytes, path: str, size: int) -> SourceModel | None:
             raise ModelFileError(f"model file {path} looks like a TensorFlow Lite model (identifier TFL3 at byte 4) but is not readable: {exc}") from None
     elif _looks_like_tensorflow(handle, head):
         model = _read_tensorflow(handle, head, path, size)
+    elif _torch_legacy_kind(head):
+        from rknn_envcheck.model.torch_legacy_reader import read_torch_legacy
+
+        model = read_torch_legacy(handle, path, size, _torch_legacy_kind(head))
     elif looks_like_onnx(head):
         try:
             model = read_onnx(handle, path, size)
@@ -171,6 +193,22 @@ def _dispatch(handle, head: bytes, path: str, size: int) -> SourceModel | None:
             return None
     _note_renamed(model)
     return model
+
+
+# 0x1950a86a20f9469cfc6c, the first pickle of a legacy torch.save (torch/serialization.py MAGIC_NUMBER): LONG1 payload
+_TORCH_MAGIC = b"\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+
+
+def _torch_legacy_kind(head: bytes) -> str:
+    """"pickle" when `head` is pickle.dumps(MAGIC_NUMBER) of any protocol, "tar" when a tar's first member is a
+    torch <= 0.1.10 member; "" otherwise (bytes only: the reader is imported when one matches)."""
+    if (head[:2] in (b"\x80\x02", b"\x80\x03") and head[2:14] == _TORCH_MAGIC
+            or head[:3] in (b"\x80\x04\x95", b"\x80\x05\x95") and head[11:23] == _TORCH_MAGIC
+            or head.startswith(b"L119547037146038801333356L\n")):
+        return "pickle"
+    if head[:100].split(b"\0", 1)[0] in (b"sys_info", b"pickle", b"tensors", b"storages"):
+        return "tar"
+    return ""
 
 
 def _looks_like_tensorflow(handle, head: bytes) -> bool:
@@ -215,6 +253,6 @@ def _note_renamed(model: SourceModel) -> None:
     if model.tf_kind == "savedmodel":
         return  # a directory (or its saved_model.pb): no extension to compare
     extension = os.path.splitext(model.path)[1].lower()
-    expected = _EXTENSIONS.get(f"{model.format}/{model.role}") or _EXTENSIONS.get(model.format, ())
+    expected = _EXTENSIONS.get(f"{model.format}/{model.role or model.torch_legacy}") or _EXTENSIONS.get(model.format, ())
     if extension not in expected:
         model.renamed = f"named {extension or 'without an extension'} but its content is {model.format} (expected {', '.join(expected)})"

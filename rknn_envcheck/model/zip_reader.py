@@ -5,12 +5,16 @@ The end-of-central-directory record is checked first (central directory at most 
 members are read, each capped: `<archive>/version` and `<archive>/.data/version` (the
 file-format version torch writes, caffe2/serialize/inline_container.h), Keras `metadata.json`,
 and the opcodes of `<archive>/data.pkl` through `pickletools.genops` (never `pickle.load`).
+A TorchScript archive's `<archive>/code/**/*.py` (the module source torch's python_print writes:
+`x0 = torch._convolution(x, ...)`, `ops.quantized.conv2d(...)`) is scanned as text for operator calls,
+at most MAX_CODE_MEMBERS files and MAX_CODE_BYTES of inflated text in all; never executed.
 """
 from __future__ import annotations
 
 import io
 import json
 import pickletools
+import re
 import struct
 import zipfile
 
@@ -23,6 +27,13 @@ MAX_SMALL_MEMBER = 4096
 MAX_PICKLE_BYTES = 8 * 1024 * 1024
 MAX_GLOBALS = 20
 _EOCD = b"PK\x05\x06"
+MAX_CODE_MEMBERS = 1000
+MAX_CODE_BYTES = 16 * 1024 * 1024
+# torch.<op>( is an aten operator, ops.<namespace>.<op>( any other; a preceding '.' or word character is a
+# qualified class name (__torch__.torch.nn.modules.conv.Conv2d), not a call of the torch namespace.
+_CALL = re.compile(rb"(?<![\w.])(?:torch\.([A-Za-z_]\w*)|ops\.([A-Za-z_]\w*)\.([A-Za-z_]\w*))\s*\(")
+# Printed in the torch namespace but language plumbing, not operators a vendor list names (inferred).
+_NOT_OPERATORS = frozenset({"device", "dtype", "Tensor", "Size", "append", "len", "dim", "format", "warn", "list"})
 
 
 def read_zip_model(path: str, size: int) -> SourceModel:
@@ -88,6 +99,10 @@ def _read_archive(archive: zipfile.ZipFile, path: str, size: int) -> SourceModel
     if data is not None:
         model.pickle_globals = _pickle_globals(archive, data, path)
         how.append("data.pkl opcodes read with pickletools (never unpickled)")
+    if model.torchscript:
+        model.operators, scanned, model.code_scan_complete = _code_operators(archive, [i for i in infos if i.filename.startswith(f"{root}/code/")
+                                                             and i.filename.endswith(".py")])
+        how.append(f"operators from calls in {scanned} (text, not run)")
     model.how = "; ".join(how)
     return model
 
@@ -128,3 +143,31 @@ def _pickle_globals(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) 
     except (ValueError, EOFError, UnicodeDecodeError, struct.error) as exc:
         raise ModelFileError(f"model file {path}: {info.filename} is not a readable pickle stream: {exc}") from None
     return found
+
+
+def _code_operators(archive: zipfile.ZipFile, infos: list) -> tuple:
+    """{"aten::_convolution": calls, "quantized::conv2d": calls} from the TorchScript source members; prim:: calls
+    (control flow, constants) are not operators. Bounded: members and inflated bytes are capped, reads are streamed."""
+    found: dict = {}
+    budget, read = MAX_CODE_BYTES, 0
+    for info in infos[:MAX_CODE_MEMBERS]:
+        if budget <= 0:
+            break
+        with archive.open(info) as member:
+            text = member.read(budget)
+        budget -= len(text)
+        read += 1
+        for aten, namespace, name in _CALL.findall(text):
+            if aten:
+                op = aten.decode()
+                if op.startswith("__") or op in _NOT_OPERATORS:
+                    continue
+                key = f"aten::{op}"
+            elif namespace == b"prim":
+                continue
+            else:
+                key = f"{namespace.decode()}::{name.decode()}"
+            found[key] = found.get(key, 0) + 1
+    complete = read == len(infos) and budget > 0
+    what = f"{read} of {len(infos)} code/*.py members" + ("" if complete else f" (capped at {MAX_CODE_MEMBERS} files / {MAX_CODE_BYTES >> 20} MiB)")
+    return found, what, complete

@@ -20,7 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from rknn_envcheck.records import dataclass
 from pathlib import Path
 
 TOOLKIT_PREFIXES = ("rknn_toolkit", "rknn-toolkit")

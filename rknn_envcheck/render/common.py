@@ -139,7 +139,7 @@ def sanitized(report, with_facts: bool = False):
     commands stay Command objects: command_lines withholds the unsafe ones. The facts are cleaned
     only `with_facts` (text -v prints them; cleaning 200 distributions costs ~10 ms otherwise)."""
     import copy
-    import dataclasses
+    from rknn_envcheck import records
 
     from rknn_envcheck.report import Fix
 
@@ -156,7 +156,7 @@ def sanitized(report, with_facts: bool = False):
         if fix is not None:
             fix = Fix(text=clean(fix.text, keep_newlines=True),
                       commands=[cmd if hasattr(cmd, "display") else clean(cmd) for cmd in fix.commands])
-        checks.append(dataclasses.replace(
+        checks.append(records.replace(
             c, title=clean(c.title), subject=c.subject, observed=clean_value(c.observed), how=clean(c.how),
             expected=clean_value(c.expected), rule=clean(c.rule), source=clean(cited(c.source)),
             message=clean(c.message, keep_newlines=True), fix=fix, evidence=[clean(e) for e in c.evidence]))
@@ -223,7 +223,7 @@ def prose_cited(report):
     keys: "(seed §1.7.2 item 1)" → "(Rockchip RKNN-Toolkit Troubleshooting Guide … v1.4.0, §1.7.2
     item 1)". Every format renders this copy, so JSON, text and markdown say the same."""
     import copy
-    import dataclasses
+    from rknn_envcheck import records
 
     from rknn_envcheck.citations import default_registry, render_inline
     from rknn_envcheck.report import Fix
@@ -247,6 +247,6 @@ def prose_cited(report):
             fix = Fix(text=inline(fix.text), commands=list(fix.commands))
         expected, message = inline(c.expected), inline(c.message)
         same = message is c.message and expected is c.expected and fix is c.fix
-        checks.append(c if same else dataclasses.replace(c, message=message, expected=expected, fix=fix))
+        checks.append(c if same else records.replace(c, message=message, expected=expected, fix=fix))
     clone.checks = checks
     return clone

@@ -7,7 +7,7 @@ processes (rules/host_machine.py) and the pitfall engine (rules/host_pitfalls.py
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from rknn_envcheck.records import replace
 
 from rknn_envcheck.report import FAIL, OK, UNKNOWN, WARN, Check, Fix, run_guarded
 from rknn_envcheck.rules.toolkit import (

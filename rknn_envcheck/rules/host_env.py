@@ -7,7 +7,7 @@ toolkit would never run in. Pure: checks in, checks out.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from rknn_envcheck.records import replace
 
 from rknn_envcheck.report import Fix
 from rknn_envcheck.shellcmd import Command

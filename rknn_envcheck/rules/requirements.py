@@ -14,7 +14,7 @@ reader does not understand.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from rknn_envcheck.records import dataclass
 from functools import lru_cache
 
 from rknn_envcheck.report import FAIL, OK, UNKNOWN, Check, Fix

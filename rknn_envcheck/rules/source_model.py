@@ -59,8 +59,9 @@ def _export_fix(opset: int | None = None, ir: int | None = None) -> Fix:
     return Fix(text=text, commands=parts)
 
 
-def judge_source_model(model, toolkit, toolkit_how: str, packages: dict, device: dict | None, matrix) -> list:
-    """Checks for one source model; `toolkit` is (package, version) or None (then rows are unknown)."""
+def judge_source_model(model, toolkit, toolkit_how: str, packages: dict, device: dict | None, matrix, host: dict | None = None) -> list:
+    """Checks for one source model; `toolkit` is (package, version) or None (then rows are unknown).
+    `host`: the judged host's facts (facts_model.Host: its arch decides which loaders the build has)."""
     subject = f"model:{model.path}"
     how_file = model.how
     checks = [Check("source.format", "Source model format", OK, component=model.format, subject=subject, observed=model.summary(),
@@ -75,6 +76,9 @@ def judge_source_model(model, toolkit, toolkit_how: str, packages: dict, device:
     package, version = toolkit
     tk = f"{package} {version}"
     context = dict(subject=subject, component=package)
+    from rknn_envcheck.rules.source_arch import arch_check
+
+    checks += [c for c in (arch_check(model, package, version, tk, host, matrix, context),) if c is not None]
     if model.format in ("pytorch", "keras"):  # rules/source_torch.py, rules/source_keras.py read their [[source_format]] rows
         from rknn_envcheck.rules.source_keras import judge_keras
         from rknn_envcheck.rules.source_torch import judge_torch
@@ -171,16 +175,51 @@ def _opset_check(model, opset, tk, doc_row, limits, frame, how, context) -> Chec
                  source=source or doc_row["source"], message=f"opset {opset} is within what {tk} converts", **context)
 
 
+def no_ops_list(matrix, package: str, version: str, framework: str, tk: str) -> tuple[str, str]:
+    """(message, source) of an operators row that has no vendor list: the [[source_ops_absent]] row says which
+    documents of that release were read and what they hold; without one, that the matrix has none."""
+    absent = _rows(matrix, "source_ops_absent", package, version, framework=framework)
+    if absent:
+        return f"{tk} has no vendor {framework} operator table: {absent[0]['looked_at']}", absent[0]["source"]
+    return f"no vendor {framework} operator list for {tk} is in the matrix", "API-TK2-2.3.2 §1.3"
+
+
+LOADERS = {"onnx": ("load_onnx", {}), "tflite": ("load_tflite", {}),
+           "torch": ("load_pytorch", {"input_size_list": [[1, 3, 224, 224]]})}
+
+
+def try_convert_fix(model, framework: str) -> Fix | None:
+    """Without a vendor list, converting is the observation: load and build (float) with the toolkit itself
+    (rknn.config() left default: toolkit2's target_platform defaults to rk3566, v1's to rk1808)."""
+    if framework not in LOADERS:
+        return None
+    call, extra = LOADERS[framework]
+    args = ", ".join([f"model={model.path!r}"] + [f"{key}={value!r}" for key, value in extra.items()])
+    code = f"from rknn.api import RKNN; rknn = RKNN(); rknn.config(); print(rknn.{call}({args})); print(rknn.build(do_quantization=False))"
+    note = "0 and 0 printed: the toolkit loads and builds every operator" + ("; use the model's input shape" if extra else "")
+    return Fix("convert it once with the toolkit (float build) to see whether every operator is accepted",
+               [Command([code], shell=PYTHON, note=note)])
+
+
+def _listed_name(name: str) -> str:
+    """'Upsample (resize)' in a vendor table is the Upsample operator (the parenthesis says how it is converted);
+    case-blind, since a table may write 'cast' for Cast (ONNX has no two operators differing only in case)."""
+    return name.split(" (")[0].lower()
+
+
 def _ops_check(model, package, version, tk, matrix, how, context) -> Check:
     rows = _rows(matrix, "source_ops", package, version, framework="onnx")
     ops = sorted(model.operators)
     if not rows:
-        return Check("source.onnx_ops", "ONNX operators", UNKNOWN, observed=", ".join(ops), how=how, source="API-TK2-2.3.2 §1.3",
-                     message=f"no vendor operator list for {tk} is in the matrix", **context)
+        message, source = no_ops_list(matrix, package, version, "onnx", tk)
+        return Check("source.onnx_ops", "ONNX operators", UNKNOWN, observed=", ".join(ops), how=how, source=source, message=message,
+                     fix=try_convert_fix(model, "onnx"), **context)
     row = rows[0]
+    supported = {_listed_name(op) for op in row["supported"]}
     unsupported = [op for op in ops if op in row["unsupported"]]
-    unlisted = [op for op in ops if op not in row["unsupported"] and op not in row["supported"]]
-    limited = [f"{op} ({row['remarks'][op]})" for op in ops if op in row.get("remarks", {})]
+    unlisted = [op for op in ops if op not in row["unsupported"] and op.lower() not in supported]
+    remarks = {_listed_name(op): text for op, text in row.get("remarks", {}).items()}
+    limited = [f"{op} ({remarks[op.lower()]})" for op in ops if op.lower() in remarks and op not in unlisted]
     if unsupported:
         return Check("source.onnx_ops", "ONNX operators", FAIL, observed=", ".join(unsupported), how=how, expected="operators the toolkit supports",
                      source=row["source"], message=f"{tk} marks {', '.join(unsupported)} as Not Supported",

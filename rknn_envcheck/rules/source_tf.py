@@ -290,8 +290,11 @@ def _ops_check(model, package, version, tk, framework, matrix, context) -> Check
     rows = _rows(matrix, "source_ops", package, version, framework=framework)
     custom = list(model.custom_ops)
     if not rows:
+        from rknn_envcheck.rules.source_model import no_ops_list, try_convert_fix
+
+        message, source = no_ops_list(matrix, package, version, framework, tk)
         return Check(f"source.{framework}_ops", title, UNKNOWN, observed=", ".join(ops + [f"custom {c}" for c in custom]), how=model.how,
-                     source="API-TK2-2.3.2 §1.3", message=f"no vendor {framework} operator list for {tk} is in the matrix", **context)
+                     source=source, message=message, fix=try_convert_fix(model, framework), **context)
     row = rows[0]
     names = set(row["supported"]) | set(row["unsupported"])
     if any(name.startswith("tf.") for name in row["supported"]):

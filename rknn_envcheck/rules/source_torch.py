@@ -91,6 +91,10 @@ def judge_torch(model, package: str, version: str, tk: str, packages: dict, matr
                             message=f"{tk} cannot load PyTorch models ({frame[0].get('note') or 'no PyTorch column'})",
                             fix=_resave_fix(matrix, package, version, None, "export the model to ONNX"), **context))
         return checks
+    if getattr(model, "torch_legacy", ""):  # a legacy torch.save file (model/torch_legacy_reader.py)
+        from rknn_envcheck.rules.source_torch_legacy import judge_torch_legacy
+
+        return checks + judge_torch_legacy(model, package, version, tk, matrix, context)
     if model.torchscript is False:
         pickle_rows = [r for r in _rows(matrix, "source_format", package) if r["framework"] == "torch-pickle"]
         source = "; ".join([PICKLE_SOURCE.get(package, PICKLE_SOURCE["rknn-toolkit2"])] + [r["source"] for r in pickle_rows])
@@ -104,6 +108,10 @@ def judge_torch(model, package: str, version: str, tk: str, packages: dict, matr
                             expected="a TorchScript module", source=PICKLE_SOURCE.get(package, PICKLE_SOURCE["rknn-toolkit2"]),
                             message="the archive is a TorchScript module, as rknn.load_pytorch expects", **context))
     checks.append(_archive_check(model, package, version, tk, packages, matrix, frame, context))
+    if model.torchscript:
+        from rknn_envcheck.rules.source_torch_ops import torch_ops_check
+
+        checks.append(torch_ops_check(model, package, version, tk, matrix, context))
     return checks
 
 

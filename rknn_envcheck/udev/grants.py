@@ -12,7 +12,7 @@ Rules files that never mention 2207 are not evaluated (e.g. a distribution's cat
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from rknn_envcheck.records import dataclass, field
 
 from rknn_envcheck.udev.scan import RulesFile
 from rknn_envcheck.udev.syntax import Item, pattern_matches

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from rknn_envcheck.records import dataclass, field
 from pathlib import Path
 
 from rknn_envcheck.shellcmd import posix_quote

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, field
+from rknn_envcheck.records import dataclass, field
 
 MATCH_OPS = ("==", "!=")
 # One `KEY{attr}OP"value"` item; udev also accepts e"..." / r"..." string prefixes.

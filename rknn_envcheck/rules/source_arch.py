@@ -1,0 +1,98 @@
+"""Does the toolkit's build for the converting machine's architecture have a loader for this source
+model? Pure: the model's format, the judged toolkit, the judged host facts (`arch`, and how it was
+observed) and the [[arch_formats]] rows of matrices/source_models.toml in, at most one Check out.
+
+A row says: from `since` (the first release with wheels for `arch`) the build for `arch` loads only
+`formats`; before it the vendor ships no build for `arch` at all. ONNX and PyTorch on toolkit2's
+ARM64 build are judged as on x86_64 (no row), a TensorFlow / TFLite / Caffe / Darknet / Keras / MXNet
+model is `fail` there (the loader is absent), and `unknown` only when the architecture is not
+known and would decide it.
+"""
+from __future__ import annotations
+
+from rknn_envcheck.report import FAIL, OK, UNKNOWN, Check, Fix
+from rknn_envcheck.shellcmd import PYTHON, Command, cmd
+
+CHECK_ID = "source.host_arch"
+FORMAT_NAMES = {"onnx": "ONNX", "pytorch": "PyTorch", "tflite": "TensorFlow Lite", "tensorflow": "TensorFlow", "caffe": "Caffe",
+                "darknet": "Darknet", "keras": "Keras", "mxnet": "MXNet"}
+
+
+def _names(formats) -> str:
+    names = [FORMAT_NAMES.get(f, f) for f in formats]
+    return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _model_paths(model) -> list[str]:
+    return [model.path] + ([model.weights_path] if getattr(model, "weights_path", "") else [])
+
+
+def _to_onnx(model) -> list[Command]:
+    """The converter call that turns this format into ONNX, where one is published (tf2onnx for TFLite)."""
+    if model.format == "tflite":
+        return [cmd("python3", "-m", "pip", "install", "tf2onnx", note="the TFLite-to-ONNX converter"),
+                cmd("python3", "-m", "tf2onnx.convert", "--tflite", model.path, "--output", "model.onnx"),
+                Command([f"rknn.load_onnx(model={'model.onnx'!r})"], shell=PYTHON)]
+    return []
+
+
+def arch_check(model, package: str, version: str, tk: str, host: dict | None, matrix, context: dict) -> Check | None:
+    """The [[arch_formats]] verdict for `model` converted by `package version` on `host`; None when no
+    row applies (another line, or a known architecture without a row, or a format every build loads)."""
+    from rknn_envcheck.versions import try_parse
+
+    rows = matrix.rows("arch_formats", package)
+    if not rows:
+        return None
+    host = host or {}
+    arch = str(host.get("arch") or "").strip()
+    notes = host.get("how") if isinstance(host.get("how"), dict) else {}
+    how = notes.get("arch") or "the judged host's facts (platform.machine())"
+    name = FORMAT_NAMES.get(model.format, model.format)
+    parsed = try_parse(version)
+    if not arch:
+        # Unknown matters only where a row would restrict this model on a build that exists for it.
+        pending = [r for r in rows if model.format not in r["formats"] and parsed is not None and parsed >= try_parse(r["since"])]
+        if not pending:
+            return None
+        row = pending[0]
+        paths = _model_paths(model)
+        return Check(CHECK_ID, "Loader on the converting machine's architecture", UNKNOWN, observed="host architecture not known",
+                     how=("the host facts have no arch" if host else "no host facts: --toolkit names the release only"), expected=f"a machine whose {tk} build loads {name} models",
+                     source=row["source"],
+                     message=f"the {'/'.join(row['arch'])} build of {tk} loads only {_names(row['formats'])} "
+                             f"models; whether this {name} model converts depends on the machine that runs the conversion, which was not observed",
+                     fix=Fix("observe the converting machine's architecture (aarch64/arm64 = ARM64), or judge with its host facts",
+                             [cmd("uname", "-m", note="on the machine that will convert"),
+                              cmd("rknn-envcheck", "host", "--save-facts", "host.json", note="there, in the Python that will convert"),
+                              cmd("rknn-envcheck", "model", *paths, "--toolkit", f"{package}=={version}", "--facts", "host.json")]),
+                     **context)
+    matching = [r for r in rows if arch.lower() in (a.lower() for a in r["arch"])]
+    if not matching:
+        # only releases that have a restricted build say anything: before it, every build is x86_64
+        restricted = [r for r in rows if model.format not in r["formats"] and parsed is not None and parsed >= try_parse(r["since"])]
+        if not restricted:
+            return None
+        return Check(CHECK_ID, "Loader on the converting machine's architecture", OK, observed=f"host architecture {arch}", how=how,
+                     expected=f"not {'/'.join(restricted[0]['arch'])} (those builds of {package} load only "
+                              f"{_names(restricted[0]['formats'])})",
+                     source=restricted[0]["source"], message=f"the {arch} build of {tk} has the {name} loader", **context)
+    row = matching[0]
+    if parsed is not None and parsed < try_parse(row["since"]):
+        allowed = model.format in row["formats"]
+        commands = [cmd("python3", "-m", "pip", "install", f"{package}>={row['since']}",
+                        note=f"its {arch} build loads {name} models")] if allowed else []
+        return Check(CHECK_ID, "Loader on the converting machine's architecture", FAIL, observed=f"host architecture {arch}; {tk}", how=how,
+                     expected=f"{package} >= {row['since']} on {arch} (the first release with {arch} wheels), or an x86_64 machine",
+                     source=row["source"],
+                     message=f"the vendor publishes no {arch} build of {tk} (the first is {row['since']}), so it cannot convert on this machine",
+                     fix=Fix((f"install {package} {row['since']} or newer here (its {arch} build loads {name}), or convert on an x86_64 Linux PC"
+                              if allowed else f"{row['fix']} ({package} {row['since']} or newer on this machine)"),
+                             commands if allowed else _to_onnx(model)), **context)
+    if model.format in row["formats"]:
+        return None
+    loads = _names(row["formats"])
+    return Check(CHECK_ID, "Loader on the converting machine's architecture", FAIL, observed=f"host architecture {arch}; {name} model", how=how,
+                 expected=f"{loads} models (what the {arch} build of {package} >= {row['since']} loads)", source=row["source"],
+                 message=f"the {arch} build of {tk} loads only {loads} models: its {name} loader is absent on this machine, so this model cannot convert here",
+                 fix=Fix(row["fix"], _to_onnx(model)), **context)
