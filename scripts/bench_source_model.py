@@ -63,7 +63,7 @@ def write_model(path: str, nodes: int, initializers: int, dense: bool) -> int:
     return os.path.getsize(path)
 
 
-def run_once(cmd: list, env: dict, expect: bytes) -> tuple[float, int]:
+def run_once(cmd: list, env: dict, expect: bytes = b"rknn-envcheck") -> tuple[float, int]:
     """(wall seconds, peak RSS in KiB) of one fresh process, whose output must hold `expect`
     (a run that failed to start — e.g. exit 1 from a ModuleNotFoundError — is not a measurement)."""
     start = time.perf_counter()

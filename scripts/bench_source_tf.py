@@ -143,7 +143,7 @@ def measure(label: str, model: str, toolkit: str, base: list, env: dict, runs: i
     version_runs, judge_runs = [], []
     for _ in range(runs):
         version_runs.append(run_once(version, env))
-        judge_runs.append(run_once(judge, env))
+        judge_runs.append(run_once(judge, env, b'"command": "model"'))
     v_time = statistics.median(t for t, _ in version_runs)
     j_time = statistics.median(t for t, _ in judge_runs)
     peak = max(rss for _, rss in judge_runs) / 1024

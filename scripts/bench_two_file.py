@@ -114,11 +114,11 @@ def main() -> int:
         files = [prototxt, caffemodel, *write_darknet(tmp, args.layers), *write_mxnet(tmp, args.layers)]
         judge = [*base, "model", *files, "--toolkit", "rknn-toolkit==1.7.5", "--json"]
         version = [*base, "--version"]
-        run_once(version, env), run_once(judge, env)
+        run_once(version, env), run_once(judge, env, b'"command": "model"')
         version_runs, judge_runs = [], []
         for _ in range(args.runs):
             version_runs.append(run_once(version, env))
-            judge_runs.append(run_once(judge, env))
+            judge_runs.append(run_once(judge, env, b'"command": "model"'))
         v_time = statistics.median(t for t, _ in version_runs)
         j_time = statistics.median(t for t, _ in judge_runs)
         peak = max(rss for _, rss in judge_runs) / 1024
