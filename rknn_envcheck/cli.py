@@ -76,6 +76,10 @@ def _degrade_encoding() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if sys.stdout is None or sys.stderr is None:  # `>&-` / `2>&-`: no traceback, the right exit code
+        from rknn_envcheck.stdout_guard import stand_in_for_closed_streams
+
+        stand_in_for_closed_streams()
     _degrade_encoding()
     argv = list(sys.argv[1:] if argv is None else argv)
     # No subcommand (or only global-looking flags) means the doctor.
@@ -140,9 +144,12 @@ def console_main() -> None:
 def _exit_now(code: int) -> None:
     import threading
 
+    if _observed():
+        raise SystemExit(code)
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
     except (OSError, ValueError):
         raise SystemExit(code) from None
     if threading.active_count() > 1:
@@ -152,6 +159,17 @@ def _exit_now(code: int) -> None:
 
     atexit._run_exitfuncs()
     os._exit(code)
+
+
+def _observed() -> bool:
+    """A profiler, tracer, debugger or coverage tool (`python -m cProfile -m rknn_envcheck`,
+    `coverage run`, pdb) or `python -i`: each reports or takes over after the program's code
+    returns, which os._exit would skip. 3.11 registers them with sys.setprofile/settrace, 3.12+
+    (cProfile, coverage) with sys.monitoring tool ids 0-5."""
+    if sys.flags.inspect or sys.gettrace() is not None or sys.getprofile() is not None:
+        return True
+    monitoring = getattr(sys, "monitoring", None)
+    return monitoring is not None and any(monitoring.get_tool(tool) is not None for tool in range(6))
 
 
 if __name__ == "__main__":

@@ -147,6 +147,13 @@ def cmd(*argv: str, shell: str = HOST, note: str = "") -> Command:
     return Command(argv, shell=shell, note=note)
 
 
+def path_arg(path: str) -> str:
+    """A file name as an argument: `./-rf.tflite` for a relative name beginning with `-`, which a
+    getopt/argparse program (ours, pip, tf2onnx) would read as an option, as an operand or as
+    the value of `--tflite` alike; every other path unchanged."""
+    return "./" + path if path.startswith("-") else path
+
+
 def board_cmd(*argv: str, note: str = "") -> Command:
     """A command run in a shell on the board itself (always POSIX `sh`)."""
     return Command(argv, shell=POSIX, note=note)

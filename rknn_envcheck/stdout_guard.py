@@ -85,3 +85,48 @@ def discard_stdout(original) -> None:
         os.close(devnull)
     except OSError:
         pass
+
+
+class ClosedStdout:
+    """Stands in for sys.stdout when the caller closed descriptor 1 (`>&-`, a daemon started
+    without stdio): Python then sets sys.stdout to None, and every print or write would end in an
+    AttributeError traceback. Here a write fails with EBADF, as a write to the closed descriptor
+    would, so the run ends as for `> /dev/full` (one line, exit 2). flush has nothing to write and
+    succeeds: the interpreter's final flush must not fail again."""
+
+    encoding = "utf-8"
+    errors = "backslashreplace"
+
+    def write(self, data):
+        import errno
+
+        raise OSError(errno.EBADF, "standard output is closed (Bad file descriptor)")
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        pass
+
+    @property
+    def buffer(self) -> ClosedStdout:
+        return self
+
+    def fileno(self) -> int:
+        import errno
+
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def isatty(self) -> bool:
+        return False
+
+
+def stand_in_for_closed_streams() -> None:
+    """sys.stdout / sys.stderr are None when the caller closed descriptor 1 / 2. Standard output
+    becomes ClosedStdout; standard error becomes os.devnull (an error line has nowhere to go, and
+    the exit code must still be the one for that error, not 1 from an AttributeError)."""
+    if sys.stdout is None:
+        sys.stdout = ClosedStdout()
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives until the process ends

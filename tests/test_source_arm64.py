@@ -204,3 +204,34 @@ def test_toolkit_with_python_probes_that_pythons_machine(capsys, tmp_path):
     check = checks[ARCH_ID]
     assert check["status"] != "unknown" and platform.machine() in check["observed"], check
     assert sys.executable in check["how"] or "platform.machine()" in check["how"]
+
+
+# ---- machines without any build of the release (review): never `ok` ----
+
+@pytest.mark.parametrize("system,arch,platform", [("windows", "AMD64", "win_amd64"), ("linux", "armv7l", "linux_armv7l"),
+                                                  ("darwin", "arm64", "macosx_aarch64"), ("windows", "ARM64", "win_aarch64")])
+@pytest.mark.parametrize("kind", ("tflite", "onnx"))
+def test_a_machine_without_a_build_of_the_release_fails_for_every_format(capsys, tmp_path, system, arch, platform, kind):
+    host = {"os": system, "arch": arch, "how": {"arch": "platform.machine() in the facts"}}
+    facts = str(write_facts(tmp_path, {"schema": "rknn-envcheck/facts/1", "host": host}, name=f"{system}-{arch}.json"))
+    code, checks = run(capsys, write_model(kind, tmp_path), "--facts", facts, "--toolkit", "rknn-toolkit2==2.3.2")
+    check = checks[ARCH_ID]
+    assert check["status"] == "fail" and code == 1, check
+    assert platform in check["observed"] and "linux_x86_64" in check["expected"], check
+
+
+def test_an_unlisted_release_or_an_unknown_os_says_no_ok(capsys, tmp_path):
+    for name, host, toolkit in (("unlisted.json", {"os": "linux", "arch": "x86_64"}, "rknn-toolkit2==9.9.9"),
+                                ("no-os.json", {"arch": "x86_64"}, "rknn-toolkit2==2.3.2")):
+        facts = str(write_facts(tmp_path, {"schema": "rknn-envcheck/facts/1", "host": host}, name=name))
+        where = tmp_path / name.split(".")[0]
+        where.mkdir()
+        _, checks = run(capsys, write_model("tflite", where), "--facts", facts, "--toolkit", toolkit)
+        assert checks.get(ARCH_ID, {}).get("status") != "ok", checks.get(ARCH_ID)
+
+
+def test_the_release_loader_row_beside_a_failing_machine_says_which_build_it_means(capsys, tmp_path):
+    _, checks = run(capsys, write_model("caffe", tmp_path), "--facts", host_facts(tmp_path, "aarch64"), "--toolkit", "rknn-toolkit2==2.3.2")
+    loader = checks["source.caffe_loader"]
+    assert checks[ARCH_ID]["status"] == "fail" and loader["status"] == "ok"
+    assert "not this one" in loader["message"] and checks[ARCH_ID]["title"] in loader["message"], loader

@@ -241,10 +241,19 @@ def test_development_build_between_releases_is_named_as_such(capsys, tmp_path):
     assert check["status"] == "warn" and "development build after 2.3" in check["observed"], check
 
 
-def test_graph_past_the_table_is_unknown(capsys, tmp_path):
+def test_graph_past_the_table_is_newer_than_every_reader(capsys, tmp_path):
+    """A producer past the newest TensorFlow in the table is newer than every reader the toolkits
+    allow: judged as the newest row's producer is (warn: newer than the reader), not unknown."""
     newest = json.loads((TF_VERSION_H / "manifest.json").read_text())[-1]["tensorflow"]  # the table grows with each TF release
     producer = graphdef_version(newest)["producer"] + 500
     check = judge(capsys, write_pb(tmp_path, producer=producer), "rknn-toolkit2==2.3.2")[1]["source.tf_version"]
+    at_newest = judge(capsys, write_pb(tmp_path, producer=graphdef_version(newest)["producer"]), "rknn-toolkit2==2.3.2")[1]["source.tf_version"]
+    assert check["status"] == at_newest["status"] == "warn", check
+    assert f"newer than {'.'.join(newest.split('.')[:2])}" in check["observed"] and str(producer) in check["observed"], check
+
+
+def test_graph_below_the_table_is_unknown(capsys, tmp_path):
+    check = judge(capsys, write_pb(tmp_path, producer=1), "rknn-toolkit2==2.3.2")[1]["source.tf_version"]
     assert check["status"] == "unknown" and "outside the [[tf_graphdef]] table" in check["message"], check
 
 

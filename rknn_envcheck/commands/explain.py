@@ -108,7 +108,7 @@ def _input_notes(result) -> list[str]:
     if getattr(info, "scanner", "python") == "grep":
         what.append("needles found by grep")
     if info.forced_cuts:
-        what.append(f"{info.forced_cuts} over-long line(s) cut at 1 MiB (binary data?)")
+        what.append(f"{info.forced_cuts} over-long line(s) read in pieces (binary data?)")
     if getattr(info, "stream_limited", False):
         what.append(f"stopped reading after {MAX_STREAM_BYTES >> 20} MiB (a pipe, FIFO or device: the rest is not searched)")
     return ["log: " + ", ".join(what)]

@@ -47,6 +47,8 @@ class InputInfo:
 def open_log(path: str) -> tuple[BinaryIO, str]:
     """Open FILE or `-` (stdin) for binary reading; bad paths are usage errors (exit 2)."""
     if path == "-":
+        if sys.stdin is None:  # `<&-`: Python sets sys.stdin to None
+            raise UsageError("stdin is closed: nothing to explain. Pipe a log (`python3 app.py 2>&1 | rknn-envcheck explain -`) or give a file")
         return sys.stdin.buffer, "<stdin>"
     if os.path.isdir(path):
         raise UsageError(f"{path} is a directory; give the log file (or - to read stdin)")
@@ -89,6 +91,7 @@ def iter_chunks(stream: BinaryIO, info: InputInfo, chunk_size: int = CHUNK_SIZE)
     carry = b""
     transcoder = None
     first = True
+    cutting = False  # the line being yielded in pieces has been counted in forced_cuts already
     while True:
         raw = stream.read(chunk_size)
         if first:
@@ -117,18 +120,21 @@ def iter_chunks(stream: BinaryIO, info: InputInfo, chunk_size: int = CHUNK_SIZE)
         cut = buf.rfind(b"\n") + 1
         if cut == 0:
             if len(buf) > MAX_CARRY:
-                info.forced_cuts += 1
+                info.forced_cuts += 0 if cutting else 1
+                cutting = True
                 yield buf
                 carry = b""
             else:
                 carry = buf
             continue
         carry = buf[cut:]
-        if len(carry) > MAX_CARRY:
+        if len(carry) > MAX_CARRY:  # a new line (after the line end at `cut`) is cut
             info.forced_cuts += 1
+            cutting = True
             yield buf
             carry = b""
             continue
+        cutting = False
         yield buf[:cut]
     return
 

@@ -19,7 +19,7 @@ from rknn_envcheck.rules.model_common import (
     _Ctx, _device_how, _fmt, _re_export_fix, _release, _runtime_field, _v1_family,
 )
 from rknn_envcheck.rules.model_needs import LARGE_MODEL_BYTES
-from rknn_envcheck.shellcmd import cmd
+from rknn_envcheck.shellcmd import cmd, path_arg
 from rknn_envcheck.rules.model_v1 import _check_custom_ops, _check_encrypted, _check_mini, _check_nbg_npu, _check_pre_compiled
 
 # ---------------------------------------------------------------- checks
@@ -186,7 +186,7 @@ def _check_toolkit_runtime(c: _Ctx) -> Check | None:
                        message=f"the toolkit version in the model ({info.toolkit_version_raw!r}) is missing or not a version",
                        fix=Fix("read the model's header again with this rknn-envcheck; if it still has no version, rebuild the model with a released toolkit "
                                "and keep the runtime on the board at least as new as that toolkit",
-                               [cmd("rknn-envcheck", "model", str(info.path))]))
+                               [cmd("rknn-envcheck", "model", path_arg(str(info.path)))]))
     component = (c.row or {}).get("runtime_library", "librknnrt.so" if info.line == LINE_V2 else "librknn_runtime.so")
     if c.device is None:
         return c.check("toolkit_runtime", title, OK, observed=f"built by {info.line} {info.toolkit_version_raw}", how=c.model_how("toolkit_version"),

@@ -11,7 +11,7 @@ known and would decide it.
 from __future__ import annotations
 
 from rknn_envcheck.report import FAIL, OK, UNKNOWN, Check, Fix
-from rknn_envcheck.shellcmd import PYTHON, Command, cmd
+from rknn_envcheck.shellcmd import PYTHON, Command, cmd, path_arg
 
 CHECK_ID = "source.host_arch"
 FORMAT_NAMES = {"onnx": "ONNX", "pytorch": "PyTorch", "tflite": "TensorFlow Lite", "tensorflow": "TensorFlow", "caffe": "Caffe",
@@ -30,8 +30,9 @@ def _model_paths(model) -> list[str]:
 def _to_onnx(model) -> list[Command]:
     """The converter call that turns this format into ONNX, where one is published (tf2onnx for TFLite)."""
     if model.format == "tflite":
-        return [cmd("python3", "-m", "pip", "install", "tf2onnx", note="the TFLite-to-ONNX converter"),
-                cmd("python3", "-m", "tf2onnx.convert", "--tflite", model.path, "--output", "model.onnx"),
+        return [cmd("python3", "-m", "pip", "install", "tf2onnx", "tensorflow",
+                    note="the TFLite-to-ONNX converter; tf2onnx.convert imports tensorflow, which tf2onnx does not require"),
+                cmd("python3", "-m", "tf2onnx.convert", "--tflite", path_arg(model.path), "--output", "model.onnx"),
                 Command([f"rknn.load_onnx(model={'model.onnx'!r})"], shell=PYTHON)]
     return []
 
@@ -65,14 +66,17 @@ def arch_check(model, package: str, version: str, tk: str, host: dict | None, ma
                      fix=Fix("observe the converting machine's architecture (aarch64/arm64 = ARM64), or judge with its host facts",
                              [cmd("uname", "-m", note="on the machine that will convert"),
                               cmd("rknn-envcheck", "host", "--save-facts", "host.json", note="there, in the Python that will convert"),
-                              cmd("rknn-envcheck", "model", *paths, "--toolkit", f"{package}=={version}", "--facts", "host.json")]),
+                              cmd("rknn-envcheck", "model", *map(path_arg, paths), "--toolkit", f"{package}=={version}", "--facts", "host.json")]),
                      **context)
     matching = [r for r in rows if arch.lower() in (a.lower() for a in r["arch"])]
+    no_build = _no_build(model, package, version, tk, host, matrix, how, rows, matching, parsed, context)
+    if no_build:
+        return no_build
     if not matching:
         # only releases that have a restricted build say anything: before it, every build is x86_64
         restricted = [r for r in rows if model.format not in r["formats"] and parsed is not None and parsed >= try_parse(r["since"])]
-        if not restricted:
-            return None
+        if not restricted or no_build is False:
+            return None  # the platform or the release's wheels are not known: never `ok`
         return Check(CHECK_ID, "Loader on the converting machine's architecture", OK, observed=f"host architecture {arch}", how=how,
                      expected=f"not {'/'.join(restricted[0]['arch'])} (those builds of {package} load only "
                               f"{_names(restricted[0]['formats'])})",
@@ -96,3 +100,29 @@ def arch_check(model, package: str, version: str, tk: str, host: dict | None, ma
                  expected=f"{loads} models (what the {arch} build of {package} >= {row['since']} loads)", source=row["source"],
                  message=f"the {arch} build of {tk} loads only {loads} models: its {name} loader is absent on this machine, so this model cannot convert here",
                  fix=Fix(row["fix"], _to_onnx(model)), **context)
+
+
+def _no_build(model, package: str, version: str, tk: str, host: dict, matrix, how: str, rows: list, matching: list, parsed, context: dict):
+    """A FAIL when the release has [[wheel]] rows and none is for this machine's platform (Windows,
+    macOS, armv7l, ARM64 on another OS: no build, so no loader at all); False when the platform or
+    the release's wheels are not known (then no `ok` may be said); None to go on. The ARM64 rows'
+    own "before the first aarch64 release" verdict (with its pip fix) is left to them."""
+    from rknn_envcheck.rules.toolkit import host_platform, wheel_rows
+    from rknn_envcheck.versions import try_parse
+
+    platform = host_platform(host)
+    wheels = wheel_rows(matrix, package, version)
+    if not platform or not wheels:
+        return False
+    platforms = sorted({w["platform"] for w in wheels})
+    if platform in platforms:
+        return None
+    if matching and platform.startswith("linux_") and parsed is not None and parsed < try_parse(matching[0]["since"]):
+        return None
+    name = FORMAT_NAMES.get(model.format, model.format)
+    return Check(CHECK_ID, "Loader on the converting machine's architecture", FAIL, observed=f"host platform {platform}", how=how,
+                 expected=f"a machine {tk} has a build for: {', '.join(platforms)}", source="; ".join(w["source"] for w in wheels[:2]),
+                 message=f"the vendor publishes no {platform} build of {tk} (its wheels: {', '.join(platforms)}), so no {name} loader "
+                         "can run on this machine",
+                 fix=Fix(f"convert on a machine with a {tk} build ({', '.join(platforms)}): an x86_64 Linux PC, or WSL2 on Windows"),
+                 **context)

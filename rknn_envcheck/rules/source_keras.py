@@ -8,7 +8,7 @@ the release's [[framework]] keras row and the layer classes against its [[source
 from __future__ import annotations
 
 from rknn_envcheck.report import FAIL, OK, UNKNOWN, WARN, Check, Fix
-from rknn_envcheck.shellcmd import PYTHON, Command, cmd
+from rknn_envcheck.shellcmd import PYTHON, Command, cmd, path_arg
 
 LOAD_KERAS_V1 = "UG-1.7.5 §7.3.3 (load_keras: the path of a Keras model file suffixed with .h5)"
 LOAD_TK2 = "API-TK2-2.3.2 §2.3 (Loading model: Caffe, TensorFlow, TensorFlow Lite, ONNX, DarkNet, PyTorch; no load_keras)"
@@ -56,7 +56,7 @@ def judge_keras(model, package: str, version: str, tk: str, packages: dict, matr
                             expected=f"Keras {row['specifier']}", source=row["source"],
                             message=f"{model.keras_unread}: the Keras version and layers in the .h5 file were not read",
                             fix=Fix("install the optional h5 extra, then check again",
-                                    [cmd("python", "-m", "pip", "install", "rknn-envcheck[h5]"), cmd("rknn-envcheck", "model", model.path)]),
+                                    [cmd("python", "-m", "pip", "install", "rknn-envcheck[h5]"), cmd("rknn-envcheck", "model", path_arg(model.path))]),
                             **context))
         return checks
     if model.keras_unread:

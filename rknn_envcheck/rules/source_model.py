@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from rknn_envcheck.report import FAIL, OK, UNKNOWN, WARN, Check, Fix
-from rknn_envcheck.shellcmd import PYTHON, Command, cmd
+from rknn_envcheck.shellcmd import PYTHON, Command, cmd, path_arg
 
 ONNX_OPSET_SOURCE = "github:onnx/onnx@v1.18.0 docs/Versioning.md (Released Versions)"
 
@@ -59,9 +59,24 @@ def _export_fix(opset: int | None = None, ir: int | None = None) -> Fix:
     return Fix(text=text, commands=parts)
 
 
+MACHINE_CHECK = "source.host_arch"  # rules/source_arch.py
+
+
 def judge_source_model(model, toolkit, toolkit_how: str, packages: dict, device: dict | None, matrix, host: dict | None = None) -> list:
     """Checks for one source model; `toolkit` is (package, version) or None (then rows are unknown).
     `host`: the judged host's facts (facts_model.Host: its arch decides which loaders the build has)."""
+    checks = _judge_source_model(model, toolkit, toolkit_how, packages, device, matrix, host)
+    machine = next((c for c in checks if c.id == MACHINE_CHECK and c.status == FAIL), None)
+    if machine is not None:
+        # The release's loader rows judge what the release loads (on the builds that have the
+        # loader); beside a machine that has no such build, an unqualified `ok` reads as a contradiction.
+        for check in checks:
+            if check.status == OK and check.id in (f"source.{model.framework}", f"source.{model.format}_loader", "source.loader"):
+                check.message += f" (on a machine with that build; not this one: see '{machine.title}')"
+    return checks
+
+
+def _judge_source_model(model, toolkit, toolkit_how: str, packages: dict, device: dict | None, matrix, host: dict | None) -> list:
     subject = f"model:{model.path}"
     how_file = model.how
     checks = [Check("source.format", "Source model format", OK, component=model.format, subject=subject, observed=model.summary(),
@@ -71,7 +86,7 @@ def judge_source_model(model, toolkit, toolkit_how: str, packages: dict, device:
         checks.append(Check("source.toolkit", "Converting toolkit", UNKNOWN, component="rknn-toolkit2", subject=subject, observed="none found",
                             how=toolkit_how, expected="an RKNN toolkit release", source="API-TK2-2.3.2 §1.3",
                             message="no RKNN toolkit is installed in the judged Python, so the model cannot be judged against one",
-                            fix=Fix("name the toolkit you will convert with", [cmd("rknn-envcheck", "model", model.path, "--toolkit", "rknn-toolkit2==2.3.2")])))
+                            fix=Fix("name the toolkit you will convert with", [cmd("rknn-envcheck", "model", path_arg(model.path), "--toolkit", "rknn-toolkit2==2.3.2")])))
         return checks
     package, version = toolkit
     tk = f"{package} {version}"

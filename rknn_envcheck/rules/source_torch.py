@@ -12,7 +12,7 @@ minor the toolkit's [[framework]] range allows.
 from __future__ import annotations
 
 from rknn_envcheck.report import FAIL, OK, UNKNOWN, WARN, Check, Fix
-from rknn_envcheck.shellcmd import PYTHON, Command, cmd
+from rknn_envcheck.shellcmd import PYTHON, Command, cmd, path_arg
 
 PICKLE_SOURCE = {"rknn-toolkit": "UG-1.7.5 §7.3.6 (load_pytorch: a model in the torchscript format)",
                  "rknn-toolkit2": "API-TK2-2.3.2 §2.3.6 (load_pytorch: a model in the torchscript format)"}
@@ -148,7 +148,7 @@ def _archive_check(model, package, version, tk, packages, matrix, frame, context
     if not frame or not frame[0].get("specifier"):
         return Check("source.torch_archive", title, UNKNOWN, observed=observed, how=how, source="github:pytorch/pytorch@v2.4.0 caffe2/serialize/versions.h",
                      message=f"no torch is installed beside {tk} and no torch range is known for it",
-                     fix=Fix("install the toolkit's requirements, then check again", [cmd("rknn-envcheck", "model", model.path)]), **context)
+                     fix=Fix("install the toolkit's requirements, then check again", [cmd("rknn-envcheck", "model", path_arg(model.path))]), **context)
     allowed = _allowed_series(rows, frame[0]["specifier"])
     how_torch = f"no torch installed beside {tk}; its range torch{frame[0]['specifier']} ({frame[0]['source']})"
     source = "; ".join([frame[0]["source"]] + [rows[s]["source"] for s in allowed[-1:]])

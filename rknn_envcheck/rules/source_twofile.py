@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from rknn_envcheck.report import FAIL, OK, UNKNOWN, WARN, Check, Fix
-from rknn_envcheck.shellcmd import PYTHON, Command, cmd
+from rknn_envcheck.shellcmd import PYTHON, Command, cmd, path_arg
 
 FRAMEWORK_NAMES = {"caffe": "Caffe", "darknet": "Darknet", "mxnet": "MXNet"}
 HALVES = {"caffe": (".prototxt", ".caffemodel"), "darknet": (".cfg", ".weights"), "mxnet": ("-symbol.json", ".params")}
@@ -89,7 +89,7 @@ def _pair_check(model, tk, loader, context) -> Check:
         missing, given_role = structure_ext, "structure"
     optional = model.role == "structure" and loader is not None and loader.get("weights_optional")
     note = f" ({tk} accepts no weights file, then converts with random weights: no use on a board)" if optional else ""
-    again = [model.path, f"model{missing}"] if model.role == "structure" else [f"model{missing}", model.path]
+    again = [path_arg(model.path), f"model{missing}"] if model.role == "structure" else [f"model{missing}", path_arg(model.path)]
     fixes = [cmd("rknn-envcheck", "model", *again, "--toolkit", tk.replace(" ", "=="), note=f"give the {missing} file too")]
     if loader is not None and loader.get("call"):
         fixes.append(_load_command(model, loader))

@@ -27,11 +27,16 @@ def series(release: str) -> tuple[int, int]:
     return tuple(release_numbers(release)[:2])
 
 
-def writers_of(producer: int, rows: list[dict]) -> tuple[list[dict], bool] | None:
+def writers_of(producer: int, rows: list[dict]) -> tuple[list[dict], bool | None] | None:
     """(the table rows of the releases that wrote `producer`, exact) — exact False when it is a
-    development build after them; None when the producer is outside the table."""
-    if not rows or producer < min(r["producer"] for r in rows) or producer > max(r["producer"] for r in rows):
+    development build after them, None when it is past the newest release in the table (a later
+    TensorFlow: newer than every reader the table knows, which is all a verdict needs); None
+    when the producer is below the table."""
+    if not rows or producer < min(r["producer"] for r in rows):
         return None
+    newest = max(r["producer"] for r in rows)
+    if producer > newest:
+        return [r for r in rows if r["producer"] == newest], None
     floor = max(r["producer"] for r in rows if r["producer"] <= producer)
     return [r for r in rows if r["producer"] == floor], floor == producer
 
@@ -42,9 +47,11 @@ def row_of_release(release: str, rows: list[dict]) -> dict | None:
     return found[0] if found else None
 
 
-def describe_writers(writers: list[dict], exact: bool) -> str:
+def describe_writers(writers: list[dict], exact: bool | None) -> str:
     names = " / ".join(f"{'.'.join(map(str, series(r['tensorflow'])))}" for r in writers)
     number = writers[0]["producer"]
+    if exact is None:
+        return f"a TensorFlow newer than {names} (graph-def version {number}), the newest release in the [[tf_graphdef]] table"
     return (f"TensorFlow {names} (graph-def version {number})" if exact else
             f"a TensorFlow development build after {names} (graph-def version {number})")
 
