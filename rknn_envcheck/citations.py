@@ -122,10 +122,17 @@ class Registry:
             self._compile_family()
         return self._compiled
 
-    def _each_family(self):
+    def _each_family(self, key: str = ""):
+        """The families in order, compiled as reached — except those whose pattern's literal start
+        (`^PyPI:`, `^TK@`, …) the key does not have: a report's keys then compile only the one or
+        two families they belong to (~25 patterns: ~5 ms of every report otherwise)."""
         index = 0
         while index < len(self._family_rows):
-            if index == len(self._compiled):
+            prefix = _literal_prefix(self._family_rows[index].get("pattern"))
+            if prefix and not key.startswith(prefix):
+                index += 1
+                continue
+            while len(self._compiled) <= index:
                 self._compile_family()
             yield self._compiled[index]
             index += 1
@@ -139,7 +146,7 @@ class Registry:
         row = self.documents.get(key)
         if row is not None:
             return {"title": row["title"], "version": str(row.get("version", "")), "url": row["url"]}
-        for pattern, family in self._each_family():
+        for pattern, family in self._each_family(key):
             match = pattern.match(key)
             if not match:
                 continue
@@ -176,6 +183,47 @@ class Registry:
 
     def unknown_keys(self, source: str) -> list[str]:
         return [c.key for c in self.cite(source) if not c.known]
+
+
+_META = set("\\.^$*+?{}[]|()")
+
+
+def _literal_prefix(pattern) -> str:
+    """The plain characters a `^…` pattern starts with (`^PyPI:(?P<…` → `PyPI:`); "" when it has
+    none or is not anchored (then the pattern itself decides)."""
+    if not isinstance(pattern, str) or not pattern.startswith("^") or _top_level_bar(pattern):
+        return ""  # `^a|^b`: an alternative may start otherwise
+    out = []
+    for char in pattern[1:]:
+        if char in _META:
+            if char in "?*{" and out:
+                out.pop()  # `^ab?`: the b is optional
+            break
+        out.append(char)
+    return "".join(out)
+
+
+def _top_level_bar(pattern: str) -> bool:
+    depth, index, in_class = 0, 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if pattern[index + 1:index + 2] == "]":
+                index += 1  # `[]…]`: the first ] is a member
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+        index += 1
+    return False
 
 
 # A citation written into prose: "(seed §1.7.2 item 1; Table 8-1)", "(rknn_server_proxy.md §4.2)".

@@ -79,6 +79,18 @@ def run_once(cmd: list, env: dict, expect: bytes = b"rknn-envcheck") -> tuple[fl
     return elapsed, usage.ru_maxrss
 
 
+def against_version(version: list, judge: list, env: dict, expect: bytes, runs: int) -> tuple[float, float, float]:
+    """(median seconds of `--version`, of the judge command, the judge's peak RSS in MiB): one warm-up
+    run each (.pyc files, the page cache), then the two alternately so drift hits both alike."""
+    run_once(version, env), run_once(judge, env, expect)
+    version_runs, judge_runs = [], []
+    for _ in range(runs):
+        version_runs.append(run_once(version, env))
+        judge_runs.append(run_once(judge, env, expect))
+    return (statistics.median(t for t, _ in version_runs), statistics.median(t for t, _ in judge_runs),
+            max(rss for _, rss in judge_runs) / 1024)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
@@ -100,14 +112,7 @@ def main() -> int:
         size = write_model(model, args.nodes, args.initializers, args.dense)
         judge = [*base, "model", model, "--toolkit", "rknn-toolkit2==2.3.2", "--json"]
         version = [*base, "--version"]
-        run_once(version, env, b"rknn-envcheck"), run_once(judge, env, b'"command": "model"')  # warm .pyc files and the page cache
-        version_runs, judge_runs = [], []
-        for _ in range(args.runs):
-            version_runs.append(run_once(version, env, b"rknn-envcheck"))
-            judge_runs.append(run_once(judge, env, b'"command": "model"'))
-        v_time = statistics.median(t for t, _ in version_runs)
-        j_time = statistics.median(t for t, _ in judge_runs)
-        peak_mib = max(rss for _, rss in judge_runs) / 1024
+        v_time, j_time, peak_mib = against_version(version, judge, env, b'"command": "model"', args.runs)
         ratio = j_time / v_time
         print(f"file: {size / 1024 ** 3:.2f} GiB ONNX, {args.nodes} nodes, {args.initializers} initializers ({'dense' if args.dense else 'sparse'})")
         print(f"--version median {v_time * 1000:.0f} ms; model median {j_time * 1000:.0f} ms; ratio {ratio:.2f} (goal <= 2.0)")

@@ -13,14 +13,13 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "scripts"), os.path.join(ROOT, "tests"), ROOT]
-from bench_source_model import run_once  # noqa: E402
+from bench_source_model import against_version  # noqa: E402
 from test_source_torch_legacy import Net, Storage, Tensor, legacy_save  # noqa: E402
 
 
@@ -48,14 +47,7 @@ def main() -> int:
         path = write_module(Path(tmp) / "big.pth", args.modules)
         judge = [*base, "model", str(path), "--toolkit", "rknn-toolkit==1.7.5", "--json"]
         version = [*base, "--version"]
-        run_once(version, env, b"rknn-envcheck"), run_once(judge, env, b"pickled nn.Module")
-        version_runs, judge_runs = [], []
-        for _ in range(args.runs):
-            version_runs.append(run_once(version, env, b"rknn-envcheck"))
-            judge_runs.append(run_once(judge, env, b"pickled nn.Module"))
-        v_time = statistics.median(t for t, _ in version_runs)
-        j_time = statistics.median(t for t, _ in judge_runs)
-        peak = max(rss for _, rss in judge_runs) / 1024
+        v_time, j_time, peak = against_version(version, judge, env, b"pickled nn.Module", args.runs)
         print(f"file: {path.stat().st_size / 1024 ** 3:.2f} GiB, a module of {args.modules} submodules")
         print(f"--version median {v_time * 1000:.0f} ms; model median {j_time * 1000:.0f} ms; ratio {j_time / v_time:.2f} (goal <= 2.0)")
         print(f"model peak RSS {peak:.1f} MiB (goal <= 100)")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import struct
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import tracemalloc
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "scripts"), ROOT]  # the checkout's package, whatever is installed
-from bench_source_model import _ld, _varint, run_once  # noqa: E402
+from bench_source_model import _ld, _varint, against_version  # noqa: E402
 
 BLOB = 1024 * 1024
 
@@ -114,14 +113,7 @@ def main() -> int:
         files = [prototxt, caffemodel, *write_darknet(tmp, args.layers), *write_mxnet(tmp, args.layers)]
         judge = [*base, "model", *files, "--toolkit", "rknn-toolkit==1.7.5", "--json"]
         version = [*base, "--version"]
-        run_once(version, env), run_once(judge, env, b'"command": "model"')
-        version_runs, judge_runs = [], []
-        for _ in range(args.runs):
-            version_runs.append(run_once(version, env))
-            judge_runs.append(run_once(judge, env, b'"command": "model"'))
-        v_time = statistics.median(t for t, _ in version_runs)
-        j_time = statistics.median(t for t, _ in judge_runs)
-        peak = max(rss for _, rss in judge_runs) / 1024
+        v_time, j_time, peak = against_version(version, judge, env, b'"command": "model"', args.runs)
         sizes = sum(os.path.getsize(f) for f in files) / 1024 ** 3
         print(f"files: 3 pairs, {sizes:.2f} GiB, {args.layers} layers each")
         print(f"--version median {v_time * 1000:.0f} ms; model median {j_time * 1000:.0f} ms; ratio {j_time / v_time:.2f} (goal <= 2.0)")

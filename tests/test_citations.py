@@ -101,3 +101,29 @@ def test_docs_sources_md_is_generated_from_the_registry(registry):
     from rknn_envcheck.citations import sources_doc
 
     assert (ROOT / "docs" / "sources.md").read_text(encoding="utf-8") == sources_doc(registry), "run scripts/gen_sources_doc.py"
+
+
+def test_a_family_is_skipped_by_its_literal_start_only_when_it_could_not_match():
+    """Registry.resolve skips (and never compiles) a family whose pattern's literal start the key
+    lacks: every key a family pattern matches must start with that literal start."""
+    import re as _re
+
+    from hypothesis import given, settings, strategies as st
+
+    from rknn_envcheck.citations import _literal_prefix
+    from rknn_envcheck.matrix import load_matrix
+
+    patterns = [row["pattern"] for row in load_matrix().rows("document_family")]
+    patterns += ["^ab?c", "^ab*d", "^ab{2}", "^ab+c", "^(?P<x>a)b", r"^a\.b", "^a|^b", "no-anchor"]
+    for pattern in patterns:
+        prefix = _literal_prefix(pattern)
+        assert not _re.search(r"[\\^$*+?{}\[\]|()]", prefix), (pattern, prefix)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.sampled_from(patterns), st.data())
+    def check(pattern, data):
+        key = data.draw(st.from_regex(_re.compile(pattern), fullmatch=False)) if pattern != "no-anchor" else "no-anchor"
+        if _re.match(pattern, key):
+            assert key.startswith(_literal_prefix(pattern)), (pattern, key)
+
+    check()
