@@ -13,10 +13,10 @@ fail on any such key in the shipped matrices and rules.
 from __future__ import annotations
 
 import re
-from rknn_envcheck.records import dataclass
 from functools import lru_cache
 
 from rknn_envcheck.errors import UsageError
+from rknn_envcheck.records import dataclass
 
 INFERRED = "inferred from "
 _RELEASE = re.compile(r"\d+(\.\d+)+[0-9A-Za-z.+-]*")

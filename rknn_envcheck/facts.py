@@ -9,12 +9,12 @@ it was parsed from and why it is missing — the four views a facts/1 file keeps
 from __future__ import annotations
 
 import json
-from rknn_envcheck.records import dataclass
 from typing import Any, Optional
 
 from rknn_envcheck.errors import UsageError
 from rknn_envcheck.facts_model import FACTS_SCHEMA, SUPPORTED_SCHEMAS  # noqa: F401  (re-exported)
 from rknn_envcheck.inputlimits import MAX_FACTS_BYTES, MAX_STRING, cut
+from rknn_envcheck.records import dataclass
 
 DEVICE_STATES = ("device", "unauthorized", "offline", "no permissions", "recovery", "bootloader", "sideload", "rescue", "host", "unknown")
 TRANSPORTS = ("adb", "ntb", "local", "emulated")

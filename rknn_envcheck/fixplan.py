@@ -12,9 +12,9 @@ Pure: facts + matrix in, a plan out; no I/O. Commands are `shellcmd.Command` arg
 """
 from __future__ import annotations
 
-from rknn_envcheck.records import dataclass, field
 from functools import lru_cache
 
+from rknn_envcheck.records import dataclass, field
 from rknn_envcheck.report import Fix
 from rknn_envcheck.rules.toolkit import LINE_OF
 from rknn_envcheck.shellcmd import Command, adb_prefix, adb_shell, adb_shell_script, board_cmd, cmd, sh_format

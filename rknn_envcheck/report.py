@@ -7,8 +7,9 @@ something could not be checked.
 from __future__ import annotations
 
 import time
-from rknn_envcheck.records import asdict, dataclass, field
 from typing import Any, Callable, Iterable
+
+from rknn_envcheck.records import asdict, dataclass, field
 
 OK = "ok"
 WARN = "warn"

@@ -6,8 +6,9 @@ so adb boards, emulated boards and the local board are interchangeable.
 """
 from __future__ import annotations
 
-from rknn_envcheck.records import dataclass
 from typing import Optional, Protocol
+
+from rknn_envcheck.records import dataclass
 
 
 @dataclass

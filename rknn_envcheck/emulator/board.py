@@ -10,7 +10,6 @@ import os
 import random
 import threading
 import time
-from rknn_envcheck.records import asdict, dataclass, replace
 from typing import List, Optional
 
 from rknn_envcheck.boards.base import BoardError, ShellResult
@@ -20,6 +19,7 @@ from rknn_envcheck.emulator.profile import Profile, load_profile
 from rknn_envcheck.emulator.shell import Execution, Shell
 from rknn_envcheck.emulator.tools import BUILTINS, TOOLS
 from rknn_envcheck.emulator.vfs import build_vfs
+from rknn_envcheck.records import asdict, dataclass, replace
 
 
 _BOARD_KEYS = itertools.count(1)

@@ -1,10 +1,10 @@
 """Injectable faults: parse `name` / `name=value` specs and answer "is this fault on?"."""
 from __future__ import annotations
 
-from rknn_envcheck.records import dataclass, field
 from typing import Dict, Iterable, Optional
 
 from rknn_envcheck.errors import UsageError
+from rknn_envcheck.records import dataclass, field
 
 # name -> (takes a value?, one-line meaning) ; the meanings are printed by `emulator list --faults`
 FAULTS: Dict[str, tuple] = {

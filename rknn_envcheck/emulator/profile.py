@@ -6,12 +6,12 @@ and the reason (UsageError -> exit 2), because a silently wrong profile would ma
 from __future__ import annotations
 
 import re
-from rknn_envcheck.records import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from rknn_envcheck.errors import UsageError
 from rknn_envcheck.emulator.faults import Faults, parse_faults
+from rknn_envcheck.errors import UsageError
+from rknn_envcheck.records import dataclass, field
 
 PROFILE_DIR = Path(__file__).resolve().parent.parent / "profiles"
 

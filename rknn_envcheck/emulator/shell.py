@@ -11,12 +11,12 @@ with asyncio and the in-process board with time.sleep, and output keeps its orde
 from __future__ import annotations
 
 import posixpath
-from rknn_envcheck.records import dataclass
 from typing import Callable, Dict, List, Optional
 
 from rknn_envcheck.emulator.limits import Budget, OutputCapExceeded
 from rknn_envcheck.emulator.shell_syntax import Command, ShellSyntaxError, Word, parse
 from rknn_envcheck.emulator.vfs import ANDROID_PATH, LINUX_PATH, StorageFull
+from rknn_envcheck.records import dataclass
 
 # Exit status of a command line stopped by the output cap: 128 + SIGXFSZ, what a shell reports
 # for a process that passed its file size limit (RLIMIT_FSIZE).

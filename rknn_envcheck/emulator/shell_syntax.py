@@ -5,8 +5,9 @@ What is supported and what is refused is listed in shell.py; this module only re
 """
 from __future__ import annotations
 
-from rknn_envcheck.records import dataclass, field
 from typing import List, Optional, Tuple
+
+from rknn_envcheck.records import dataclass, field
 
 
 class ShellSyntaxError(Exception):

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-from rknn_envcheck.records import dataclass
 from typing import Dict, List, Optional
 
 from rknn_envcheck.emulator.profile import Profile, binary_bytes
+from rknn_envcheck.records import dataclass
 
 # 2023-07-18 10:49:14 UTC: a plausible firmware build time for ls -l / sync STAT
 DEFAULT_MTIME = 1689677354

@@ -10,11 +10,11 @@ regexes of the messages whose needles occur in the log, on first use.
 from __future__ import annotations
 
 import re
-from rknn_envcheck.records import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from rknn_envcheck.errors import UsageError
+from rknn_envcheck.records import dataclass, field
 
 KINDS = ("error", "warning", "fact", "detail", "context")
 REQUIRED = ("id", "kind", "needles", "pattern", "component", "meaning", "source", "examples", "near_misses")

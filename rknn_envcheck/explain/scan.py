@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import re
 from bisect import bisect_right
-from rknn_envcheck.records import dataclass, field
 from typing import BinaryIO
 
 from rknn_envcheck.explain.decode import _ANSI_BYTES, LINE_WINDOW, MAX_CARRY, InputInfo, decode_line, iter_chunks
 from rknn_envcheck.explain.messages import Message, MessageSet
+from rknn_envcheck.records import dataclass, field
 
 MAX_HITS_PER_MESSAGE = 20
 # grep's lines are judged in batches (bounded memory: a batch is at most ~1 MiB plus one line)

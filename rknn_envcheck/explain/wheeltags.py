@@ -12,8 +12,9 @@ A small parser, not packaging.utils.parse_wheel_filename: the vendor's own names
 from __future__ import annotations
 
 import re
-from rknn_envcheck.records import dataclass
 from pathlib import Path
+
+from rknn_envcheck.records import dataclass
 
 WHEEL_MESSAGE_ID = "pip_unsupported_wheel"
 _CP_TAG = re.compile(r"^cp(\d)(\d+)$")

@@ -23,10 +23,10 @@ from __future__ import annotations
 import json
 import os
 import struct
-from rknn_envcheck.records import asdict, dataclass, field
 from typing import Any, BinaryIO
 
 from rknn_envcheck.model.errors import ModelFileError  # noqa: F401  (re-exported: the .rknn reader's callers import it here)
+from rknn_envcheck.records import asdict, dataclass, field
 
 MAGIC = b"RKNN"
 ENCRYPTED_MAGIC = b"CYPTRKNN"

@@ -20,8 +20,9 @@ import os
 import shutil
 import subprocess
 import sys
-from rknn_envcheck.records import dataclass
 from pathlib import Path
+
+from rknn_envcheck.records import dataclass
 
 TOOLKIT_PREFIXES = ("rknn_toolkit", "rknn-toolkit")
 # Without a toolkit, an environment holding the frameworks a toolkit converts from is still the

@@ -14,13 +14,13 @@ reader does not understand.
 """
 from __future__ import annotations
 
-from rknn_envcheck.records import dataclass
 from functools import lru_cache
 
+from rknn_envcheck.records import dataclass
 from rknn_envcheck.report import FAIL, OK, UNKNOWN, Check, Fix
+from rknn_envcheck.rules.markers import Marker, split_line
 from rknn_envcheck.rules.toolkit import canonical_name
 from rknn_envcheck.shellcmd import cmd
-from rknn_envcheck.rules.markers import Marker, split_line
 from rknn_envcheck.versions import specifier, split_requirement, try_parse
 
 TITLE = "Toolkit requirements (its METADATA Requires-Dist)"

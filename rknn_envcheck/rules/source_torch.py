@@ -87,7 +87,7 @@ def judge_torch(model, package: str, version: str, tk: str, packages: dict, matr
     checks = []
     if frame and not frame[0]["supported"]:
         checks.append(Check("source.torch", "PyTorch model on " + tk, FAIL, observed=model.summary(), how=how,
-                            expected=f"a release with rknn.load_pytorch", source=frame[0]["source"],
+                            expected="a release with rknn.load_pytorch", source=frame[0]["source"],
                             message=f"{tk} cannot load PyTorch models ({frame[0].get('note') or 'no PyTorch column'})",
                             fix=_resave_fix(matrix, package, version, None, "export the model to ONNX"), **context))
         return checks

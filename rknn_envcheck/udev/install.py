@@ -15,9 +15,9 @@ import shutil
 import subprocess
 import sys
 import time
-from rknn_envcheck.records import dataclass, field
 from pathlib import Path
 
+from rknn_envcheck.records import dataclass, field
 from rknn_envcheck.shellcmd import posix_quote
 from rknn_envcheck.udev.render_rule import RULE_FILE_NAME, render_rules
 

@@ -9,9 +9,9 @@ would credit a grant that udev never applies.
 from __future__ import annotations
 
 import os
-from rknn_envcheck.records import dataclass, field
 from pathlib import Path
 
+from rknn_envcheck.records import dataclass, field
 from rknn_envcheck.udev.syntax import VENDOR_2207, Rule, parse_rules
 
 # Highest priority first (systemd-udevd's search path; /lib only on split-/usr systems).
