@@ -438,3 +438,38 @@ def test_an_endless_pipe_keeps_the_process_under_100_mib(tmp_path):
     assert b"stopped reading after" in out
     assert 0 < peak_kib < 100 * 1024, f"explain peaked at {peak_kib / 1024:.1f} MiB"
 
+
+
+@needs_grep
+def test_long_runs_of_one_line_are_folded_and_still_equal_the_python_scan(tmp_path):
+    """100 000 equal error lines (grep's output passes several 1 MiB reads, so runs are cut at
+    read boundaries), between ordinary and coloured lines: the folded path gives what the Python
+    scanner gives, and is fast (one regex in C per read instead of a Python step per line)."""
+    import time
+
+    same = b"E RKNN: [10:00:00.000] Invalid RKNN model version 6\n"
+    data = PAD + same * 100_000 + b"\x1b[31m" + same + b"\x1b[0m\n" + same * 40 + FILLER * 3 + same * 15 + PAD
+    python, fast = both(tmp_path, data)
+    assert fast.info.scanner == "grep"
+    assert summary(fast) == summary(python)
+    finding = fast.findings["model_version_unsupported_old"]
+    assert finding.count == 100_000 + 1 + 40 + 15
+    path = tmp_path / "t.log"
+    start = time.perf_counter()
+    with open(path, "rb") as stream:
+        explain_log(stream, str(path), MESSAGES)
+    assert time.perf_counter() - start < 2.0  # ~5 s per 4.8 M lines before folding; ~0.1 s here
+
+
+def test_runs_with_gaps_in_their_numbers_stay_lines():
+    from rknn_envcheck.explain.grepscan import _with_runs
+
+    lines = [b"%d:E RKNN: x" % n for n in range(1, 21)] + [b"21-ctx", b"22:E RKNN: y"]
+    data = b"\n".join(lines) + b"\n"
+    out = list(_with_runs(data, len(data), 16))
+    assert out == [b"1:E RKNN: x", (b"E RKNN: x", 19, 2), b"21-ctx", b"22:E RKNN: y"]
+    # one match whose numbers jump (1..20, then 30, 31): not folded at all, every line given
+    jumped = b"".join(b"%d:E RKNN: x\n" % n for n in [*range(1, 21), 30, 31])
+    assert list(_with_runs(jumped, len(jumped), 16)) == jumped.split(b"\n")[:-1]
+    gaps = b"".join(b"%d:E RKNN: x\n" % n for n in range(1, 60, 2))  # matches far apart, no context between
+    assert list(_with_runs(gaps, len(gaps), 16)) == gaps.split(b"\n")[:-1]

@@ -235,8 +235,13 @@ class GrepRun:
             return None
         return int(text)
 
-    def lines(self, max_line: int):
-        """Yield grep's output lines (without b"\\n"); raise LineTooLong past max_line bytes."""
+    def lines(self, max_line: int, same_min: int = 0):
+        """Yield grep's output lines (without b"\\n"); raise LineTooLong past max_line bytes.
+
+        With same_min, a run of at least that many matching lines (`N:text`) of one text with
+        consecutive numbers — a retry loop, `yes … | explain -` — is found by one regex in C and
+        given as its first line, then a tuple (text, how many more, the next line's number):
+        4.8 M such lines cost ~5 s as lines, one Python step each."""
         pending = b""
         fd = self.out_fd
         while True:
@@ -245,11 +250,14 @@ class GrepRun:
                 break
             if pending:
                 data = pending + data
-            parts = data.split(b"\n")
-            pending = parts.pop()
+            end = data.rfind(b"\n") + 1
+            pending = data[end:]
             if len(pending) > max_line:
                 raise LineTooLong()
-            yield from parts
+            if same_min and end:
+                yield from _with_runs(data, end, same_min)
+            else:
+                yield from data[:end].split(b"\n")[:-1]
         if pending:
             yield pending
 
@@ -264,6 +272,34 @@ class GrepRun:
                 os.close(self.wc_fd)
             self.wc_pid = self.wc_fd = None
         return code
+
+
+_RUNS: dict = {}
+
+
+def _with_runs(data: bytes, end: int, same_min: int):
+    """data[:end] (whole lines) as lines, runs of same_min or more identical matching lines with
+    consecutive numbers folded as described in GrepRun.lines. A run whose numbers are not
+    consecutive (matches far apart, no -A context between them) stays lines."""
+    pattern = _RUNS.get(same_min)
+    if pattern is None:
+        import re
+
+        # ESC excluded: an ANSI-coloured line is stripped line by line before it is judged
+        pattern = _RUNS[same_min] = re.compile(rb"^([0-9]+):([^\n\x1b]*)\n(?:[0-9]+:\2\n){%d,}" % (same_min - 1), re.M)
+    pos = 0
+    for found in pattern.finditer(data, 0, end):
+        block = found.group(0)
+        count = block.count(b"\n")
+        last = block.rfind(b"\n", 0, len(block) - 1) + 1
+        first_no = int(found.group(1))
+        if int(block[last:block.index(b":", last)]) - first_no + 1 != count:
+            continue  # not consecutive: given as lines with what follows
+        yield from data[pos:found.start()].split(b"\n")[:-1]
+        yield block[:block.index(b"\n")]
+        yield (found.group(2), count - 1, first_no + 1)
+        pos = found.end()
+    yield from data[pos:end].split(b"\n")[:-1]
 
 
 class LineTooLong(Exception):

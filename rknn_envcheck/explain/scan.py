@@ -25,6 +25,8 @@ _BATCH_BYTES = 1 << 20
 _BATCH_LINES = 8192
 # grep -n output: "N:line" for a matching line, "N-line" for an -A context line, "--" between groups.
 _GREP_PREFIX = re.compile(rb"([0-9]+)([:-])")
+# runs of at least this many equal matching lines come from grep folded (GrepRun.lines)
+_SAME_MIN = 16
 _UTF8_BOM = b"\xef\xbb\xbf"
 # distinct candidate lines remembered with their matches (a bounded memo; cleared when full)
 _MEMO_LINES = 4096
@@ -157,7 +159,10 @@ class Scanner:
         batch: list[tuple[int, bool, bytes]] = []
         size = 0
         try:
-            for line in run.lines(MAX_CARRY + 24):
+            for line in run.lines(MAX_CARRY + 24, _SAME_MIN):
+                if line.__class__ is tuple:  # more lines equal to the one before (GrepRun.lines)
+                    size = self._same_again(line, batch, size, after, result)
+                    continue
                 found = prefix(line)
                 if found is None:
                     continue  # "--" between context groups
@@ -196,6 +201,28 @@ class Scanner:
         result.trailing_partial = run.size > 0 and run.last_byte != b"\n"
         result.lines = newlines + (1 if result.trailing_partial else 0)
         return result
+
+    def _same_again(self, run: tuple, batch: list, size: int, after: dict, result: ScanResult) -> int:
+        """What the per-line loop does for `count` more matching lines of `text` (no ESC, not line
+        1), from line `first_no` on — once one of them is a repeat (`_repeats`), the rest are too,
+        and are recorded at once. Returns the batch's new size."""
+        text, count, first_no = run
+        for line_no in range(first_no, first_no + count):
+            if not after and self._repeats(line_no, text, batch, after, result):
+                size = 0 if not batch else size
+                rest, last = first_no + count - 1 - line_no, self._last
+                if last[3] is not None and rest:
+                    result.candidate_lines += rest
+                    _record_many(last[3], line_no + 1, rest, last[2], result)
+                self._last = (line_no + rest,) + last[1:]
+                return size
+            batch.append((line_no, True, text))
+            size += len(text)
+            if size >= _BATCH_BYTES or len(batch) >= _BATCH_LINES:
+                self._grep_batch(batch, after, result)
+                batch.clear()
+                size = 0
+        return size
 
     def _repeats(self, line_no: int, text: bytes, batch: list, after: dict, result: ScanResult) -> bool:
         """A matching line equal to the line just before it (a retry loop printing one error
@@ -288,6 +315,17 @@ class Scanner:
             self._memo[memo_key] = matches
         _record(matches, line_no, text, result)
         return text, matches
+
+
+def _record_many(matches: tuple, first_no: int, count: int, text: str, result: ScanResult) -> None:
+    """_record for lines first_no … first_no+count-1 of one text, at once."""
+    for message, groups in matches:
+        finding = result.findings.get(message.id)
+        if finding is None:
+            finding = result.findings[message.id] = Finding(message)
+        finding.count += count
+        for line_no in range(first_no, first_no + min(count, MAX_HITS_PER_MESSAGE - len(finding.hits))):
+            finding.hits.append(Hit(line_no, text.strip()[:500], dict(groups)))
 
 
 def _record(matches: tuple, line_no: int, text: str, result: ScanResult) -> None:
