@@ -205,12 +205,16 @@ def test_the_two_file_samples_are_models(tmp_path):
 @FUZZ
 @given(data=st.data())
 def test_two_file_formats_mutated_and_truncated(tmp_path, data):
-    samples = _two_file_samples(tmp_path)
+    _judge(tmp_path, *_mutated(data, _two_file_samples(tmp_path), changes=6, first=0))
+
+
+def _mutated(data, samples: dict, changes: int, first: int) -> tuple[bytes, str]:
+    """One sample with up to `changes` bytes from offset `first` on replaced, then cut at a drawn length."""
     name = data.draw(st.sampled_from(sorted(samples)))
     raw = bytearray(samples[name])
-    for _ in range(data.draw(st.integers(0, 6))):
-        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
-    _judge(tmp_path, bytes(raw[:data.draw(st.integers(1, len(raw)))]), name)
+    for _ in range(data.draw(st.integers(0, changes))):
+        raw[data.draw(st.integers(first, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    return bytes(raw[:data.draw(st.integers(1, len(raw)))]), name
 
 
 @FUZZ
@@ -247,12 +251,7 @@ def test_the_torch_legacy_samples_are_models(tmp_path):
 @FUZZ
 @given(data=st.data())
 def test_torch_legacy_mutated_and_truncated(tmp_path, data):
-    samples = _torch_legacy_samples(tmp_path)
-    name = data.draw(st.sampled_from(sorted(samples)))
-    raw = bytearray(samples[name])
-    for _ in range(data.draw(st.integers(0, 8))):
-        raw[data.draw(st.integers(16, len(raw) - 1))] = data.draw(st.integers(0, 255))  # past the magic: still recognised
-    _judge(tmp_path, bytes(raw[:data.draw(st.integers(1, len(raw)))]), name)
+    _judge(tmp_path, *_mutated(data, _torch_legacy_samples(tmp_path), changes=8, first=16))  # past the magic: still recognised
 
 
 # argument-free opcodes (NONE MARK EMPTY_LIST EMPTY_DICT EMPTY_TUPLE TUPLE DICT LIST APPEND APPENDS SETITEM SETITEMS
