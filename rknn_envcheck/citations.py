@@ -185,45 +185,21 @@ class Registry:
         return [c.key for c in self.cite(source) if not c.known]
 
 
-_META = set("\\.^$*+?{}[]|()")
-
-
 def _literal_prefix(pattern) -> str:
     """The plain characters a `^…` pattern starts with (`^PyPI:(?P<…` → `PyPI:`); "" when it has
-    none or is not anchored (then the pattern itself decides)."""
-    if not isinstance(pattern, str) or not pattern.startswith("^") or _top_level_bar(pattern):
-        return ""  # `^a|^b`: an alternative may start otherwise
+    none, is not anchored, or has a top-level `|` (`^a|^b`: an alternative may start otherwise)."""
+    from rknn_envcheck.regex_text import META, top_level_branches
+
+    if not isinstance(pattern, str) or not pattern.startswith("^") or len(top_level_branches(pattern)) > 1:
+        return ""
     out = []
     for char in pattern[1:]:
-        if char in _META:
+        if char in META:
             if char in "?*{" and out:
                 out.pop()  # `^ab?`: the b is optional
             break
         out.append(char)
     return "".join(out)
-
-
-def _top_level_bar(pattern: str) -> bool:
-    depth, index, in_class = 0, 0, False
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            if pattern[index + 1:index + 2] == "]":
-                index += 1  # `[]…]`: the first ] is a member
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            return True
-        index += 1
-    return False
 
 
 # A citation written into prose: "(seed §1.7.2 item 1; Table 8-1)", "(rknn_server_proxy.md §4.2)".

@@ -28,23 +28,32 @@ def _read_files(files: list[Path]) -> dict[Path, bytes]:
     return {path: read_regular_limited(path, MAX_TOML_BYTES, "matrix file") for path in files}
 
 
-def _content_digest(root: Path, contents: dict[Path, bytes]) -> str:
-    """BLAKE2b of every matrix file's bytes (name-separated): the cache matches the files' content,
-    not their sizes and mtimes, which a copy or an editor can keep while changing the text.
-    Reading and hashing the ~400 KB shipped set costs ~1 ms (docs/security.md); `_blake2` is
-    imported directly because `hashlib` costs ~3 ms to import."""
+def content_key(parts) -> str:
+    """The cache key of some bytes: BLAKE2b-160 of `parts` in order, hex. `_blake2` is imported
+    directly because `hashlib` costs ~3 ms to import."""
     try:
         from _blake2 import blake2b
     except ImportError:  # pragma: no cover - a Python built without the builtin module
         from hashlib import blake2b
+    digest = blake2b(digest_size=20)
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _content_digest(root: Path, contents: dict[Path, bytes]) -> str:
+    """The key of every matrix file's bytes (name-separated): the cache matches the files' content,
+    not their sizes and mtimes, which a copy or an editor can keep while changing the text.
+    Reading and hashing the ~400 KB shipped set costs ~1 ms (docs/security.md)."""
     from rknn_envcheck import __version__
 
-    digest = blake2b(digest_size=20)
-    digest.update(f"{__version__}/cache-format-{_CACHE_FORMAT}/{root.resolve()}\n".encode())
-    for path, data in contents.items():
-        digest.update(f"{path.name}\0{len(data)}\0".encode())
-        digest.update(data)
-    return digest.hexdigest()
+    def parts():
+        yield f"{__version__}/cache-format-{_CACHE_FORMAT}/{root.resolve()}\n".encode()
+        for path, data in contents.items():
+            yield f"{path.name}\0{len(data)}\0".encode()
+            yield data
+
+    return content_key(parts())
 
 
 def cache_dir() -> Path | None:

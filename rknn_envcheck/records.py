@@ -71,20 +71,20 @@ def _is_record(obj) -> bool:
 def asdict(record) -> dict:
     if not _is_record(record):
         raise TypeError("asdict() should be called on record instances")
-    return _asdict(record)
+    from copy import deepcopy  # here, not at import: asdict is the JSON path only
+
+    return _asdict(record, deepcopy)
 
 
-def _asdict(obj):
+def _asdict(obj, deepcopy):
     if _is_record(obj):
-        return {f.name: _asdict(getattr(obj, f.name)) for f in getattr(obj, _FIELDS)}
+        return {f.name: _asdict(getattr(obj, f.name), deepcopy) for f in getattr(obj, _FIELDS)}
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*[_asdict(v) for v in obj])
+        return type(obj)(*[_asdict(v, deepcopy) for v in obj])
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_asdict(v) for v in obj)
+        return type(obj)(_asdict(v, deepcopy) for v in obj)
     if isinstance(obj, dict):
-        return type(obj)((_asdict(k), _asdict(v)) for k, v in obj.items())
-    from copy import deepcopy  # only here: asdict is the JSON path
-
+        return type(obj)((_asdict(k, deepcopy), _asdict(v, deepcopy)) for k, v in obj.items())
     return deepcopy(obj)
 
 

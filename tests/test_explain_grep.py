@@ -15,8 +15,8 @@ from rknn_envcheck.commands.explain import explain_log
 from rknn_envcheck.explain import grepscan
 from rknn_envcheck.explain.decode import InputInfo
 from rknn_envcheck.errors import UsageError
-from rknn_envcheck.explain.messages import (gate_covers, load_messages, parse_messages, required_literal, required_literals,
-                                            top_level_branches)
+from rknn_envcheck.explain.messages import gate_covers, load_messages, parse_messages
+from rknn_envcheck.regex_text import required_literal, required_literals, top_level_branches
 from rknn_envcheck.explain.scan import Scanner
 
 MESSAGES = load_messages()

@@ -6,6 +6,7 @@ import marshal
 import os
 
 from rknn_envcheck.explain import messages as M
+from rknn_envcheck.regex_text import required_literal, required_literals
 
 
 def _fresh(monkeypatch, cache):
@@ -22,8 +23,8 @@ def test_cached_literals_equal_the_derived_ones(tmp_path, monkeypatch):
     assert {p.name for p in cache.iterdir()} == written
     for a, b in zip(first.messages, second.messages):
         assert (a._literal, a._literals) == (b._literal, b._literals) != (False, False)
-        assert b._literal == M.required_literal(b.pattern_text)
-        expected = (b._literal,) if b._literal is not None else M.required_literals(b.pattern_text)
+        assert b._literal == required_literal(b.pattern_text)
+        expected = (b._literal,) if b._literal is not None else required_literals(b.pattern_text)
         assert b._literals == expected, b.id
     M.load_messages.cache_clear()
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 def _toolkit(args, matrix, facts: dict | None):
     """((package, version) or None, how it was found, the judged host's facts: the packages beside
-    the toolkit and the machine (os/arch); {} with --toolkit and neither --facts nor --python)."""
+    the toolkit and the machine (os/arch); with --toolkit and neither --facts nor --python, only
+    the os/arch of the machine running rknn-envcheck)."""
     from rknn_envcheck.rules.toolkit import installed_toolkit, parse_toolkit_option
 
     if args.toolkit:

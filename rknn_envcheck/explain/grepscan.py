@@ -342,7 +342,7 @@ def start(fd: int, path: str | None, needles: list[str], after: int, size: int, 
     Returns None when grep cannot be started (not installed, no posix_spawn): the caller scans
     in Python. `after` = the largest context_lines count (0: no -A).
     """
-    patterns = grep_patterns(needles, bom=head.startswith(b"\xef\xbb\xbf"))
+    patterns = grep_patterns(needles, bom=head.startswith(UTF8_BOM.encode()))
     if patterns is None or not hasattr(os, "posix_spawnp"):
         return None
     env = {k: v for k, v in os.environ.items() if not k.startswith("GREP_")}

@@ -180,11 +180,7 @@ class Scanner:
                 if matched and not after and self._repeats(line_no, text, batch, after, result):
                     size = 0 if not batch else size  # _repeats may have judged the batch
                     continue
-                batch.append((line_no, matched, text))
-                size += len(text)
-                if size >= _BATCH_BYTES or len(batch) >= _BATCH_LINES:
-                    self._grep_batch(batch, after, result)
-                    batch, size = [], 0
+                size = self._batched(batch, size, (line_no, matched, text), after, result)
             self._grep_batch(batch, after, result)
         except (LineTooLong, OSError):
             run.abandon()
@@ -213,15 +209,20 @@ class Scanner:
                 rest, last = first_no + count - 1 - line_no, self._last
                 if last[3] is not None and rest:
                     result.candidate_lines += rest
-                    _record_many(last[3], line_no + 1, rest, last[2], result)
+                    _record(last[3], line_no + 1, last[2], result, rest)
                 self._last = (line_no + rest,) + last[1:]
                 return size
-            batch.append((line_no, True, text))
-            size += len(text)
-            if size >= _BATCH_BYTES or len(batch) >= _BATCH_LINES:
-                self._grep_batch(batch, after, result)
-                batch.clear()
-                size = 0
+            size = self._batched(batch, size, (line_no, True, text), after, result)
+        return size
+
+    def _batched(self, batch: list, size: int, line: tuple, after: dict, result: ScanResult) -> int:
+        """Add one of grep's lines to the batch; judge the batch when it is full. Returns its size."""
+        batch.append(line)
+        size += len(line[2])
+        if size >= _BATCH_BYTES or len(batch) >= _BATCH_LINES:
+            self._grep_batch(batch, after, result)
+            batch.clear()
+            return 0
         return size
 
     def _repeats(self, line_no: int, text: bytes, batch: list, after: dict, result: ScanResult) -> bool:
@@ -317,24 +318,14 @@ class Scanner:
         return text, matches
 
 
-def _record_many(matches: tuple, first_no: int, count: int, text: str, result: ScanResult) -> None:
-    """_record for lines first_no … first_no+count-1 of one text, at once."""
+def _record(matches: tuple, first_no: int, text: str, result: ScanResult, count: int = 1) -> None:
+    """The findings of lines first_no … first_no+count-1, all of one text (a repeated line: at once)."""
     for message, groups in matches:
         finding = result.findings.get(message.id)
         if finding is None:
             finding = result.findings[message.id] = Finding(message)
         finding.count += count
         for line_no in range(first_no, first_no + min(count, MAX_HITS_PER_MESSAGE - len(finding.hits))):
-            finding.hits.append(Hit(line_no, text.strip()[:500], dict(groups)))
-
-
-def _record(matches: tuple, line_no: int, text: str, result: ScanResult) -> None:
-    for message, groups in matches:
-        finding = result.findings.get(message.id)
-        if finding is None:
-            finding = result.findings[message.id] = Finding(message)
-        finding.count += 1
-        if len(finding.hits) < MAX_HITS_PER_MESSAGE:
             finding.hits.append(Hit(line_no, text.strip()[:500], dict(groups)))
 
 

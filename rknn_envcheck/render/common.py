@@ -139,8 +139,8 @@ def sanitized(report, with_facts: bool = False):
     commands stay Command objects: command_lines withholds the unsafe ones. The facts are cleaned
     only `with_facts` (text -v prints them; cleaning 200 distributions costs ~10 ms otherwise)."""
     import copy
-    from rknn_envcheck import records
 
+    from rknn_envcheck import records
     from rknn_envcheck.report import Fix
 
     clone = copy.copy(report)
@@ -223,8 +223,8 @@ def prose_cited(report):
     keys: "(seed §1.7.2 item 1)" → "(Rockchip RKNN-Toolkit Troubleshooting Guide … v1.4.0, §1.7.2
     item 1)". Every format renders this copy, so JSON, text and markdown say the same."""
     import copy
-    from rknn_envcheck import records
 
+    from rknn_envcheck import records
     from rknn_envcheck.citations import default_registry, render_inline
     from rknn_envcheck.report import Fix
 

@@ -40,6 +40,7 @@ def _to_onnx(model) -> list[Command]:
 def arch_check(model, package: str, version: str, tk: str, host: dict | None, matrix, context: dict) -> Check | None:
     """The [[arch_formats]] verdict for `model` converted by `package version` on `host`; None when no
     row applies (another line, or a known architecture without a row, or a format every build loads)."""
+    from rknn_envcheck.rules.toolkit import host_platform, wheel_rows
     from rknn_envcheck.versions import try_parse
 
     rows = matrix.rows("arch_formats", package)
@@ -51,12 +52,13 @@ def arch_check(model, package: str, version: str, tk: str, host: dict | None, ma
     how = notes.get("arch") or "the judged host's facts (platform.machine())"
     name = FORMAT_NAMES.get(model.format, model.format)
     parsed = try_parse(version)
+    # the rows whose build exists for this release and lacks this format's loader
+    restricting = [r for r in rows if model.format not in r["formats"] and parsed is not None and parsed >= try_parse(r["since"])]
     if not arch:
         # Unknown matters only where a row would restrict this model on a build that exists for it.
-        pending = [r for r in rows if model.format not in r["formats"] and parsed is not None and parsed >= try_parse(r["since"])]
-        if not pending:
+        if not restricting:
             return None
-        row = pending[0]
+        row = restricting[0]
         paths = _model_paths(model)
         return Check(CHECK_ID, "Loader on the converting machine's architecture", UNKNOWN, observed="host architecture not known",
                      how=("the host facts have no arch" if host else "no host facts: --toolkit names the release only"), expected=f"a machine whose {tk} build loads {name} models",
@@ -69,18 +71,22 @@ def arch_check(model, package: str, version: str, tk: str, host: dict | None, ma
                               cmd("rknn-envcheck", "model", *map(path_arg, paths), "--toolkit", f"{package}=={version}", "--facts", "host.json")]),
                      **context)
     matching = [r for r in rows if arch.lower() in (a.lower() for a in r["arch"])]
-    no_build = _no_build(model, package, version, tk, host, matrix, how, rows, matching, parsed, context)
-    if no_build:
-        return no_build
+    platform = host_platform(host)
+    wheels = wheel_rows(matrix, package, version)
+    platforms = sorted({w["platform"] for w in wheels})
+    # Linux ARM64 before the row's first aarch64 release: the row's own verdict (with its pip fix) below
+    early_arm = bool(matching) and parsed is not None and parsed < try_parse(matching[0]["since"]) and (platform or "").startswith("linux_")
+    if platform and platforms and platform not in platforms and not early_arm:
+        return _no_build(model, tk, platform, platforms, wheels, how, context)
     if not matching:
-        # only releases that have a restricted build say anything: before it, every build is x86_64
-        restricted = [r for r in rows if model.format not in r["formats"] and parsed is not None and parsed >= try_parse(r["since"])]
-        if not restricted or no_build is False:
-            return None  # the platform or the release's wheels are not known: never `ok`
+        # only releases that have a restricted build say anything (before it, every build is x86_64),
+        # and `ok` only for a platform the release is known to have a build for
+        if not restricting or platform not in platforms:
+            return None
         return Check(CHECK_ID, "Loader on the converting machine's architecture", OK, observed=f"host architecture {arch}", how=how,
-                     expected=f"not {'/'.join(restricted[0]['arch'])} (those builds of {package} load only "
-                              f"{_names(restricted[0]['formats'])})",
-                     source=restricted[0]["source"], message=f"the {arch} build of {tk} has the {name} loader", **context)
+                     expected=f"not {'/'.join(restricting[0]['arch'])} (those builds of {package} load only "
+                              f"{_names(restricting[0]['formats'])})",
+                     source=restricting[0]["source"], message=f"the {arch} build of {tk} has the {name} loader", **context)
     row = matching[0]
     if parsed is not None and parsed < try_parse(row["since"]):
         allowed = model.format in row["formats"]
@@ -102,23 +108,9 @@ def arch_check(model, package: str, version: str, tk: str, host: dict | None, ma
                  fix=Fix(row["fix"], _to_onnx(model)), **context)
 
 
-def _no_build(model, package: str, version: str, tk: str, host: dict, matrix, how: str, rows: list, matching: list, parsed, context: dict):
-    """A FAIL when the release has [[wheel]] rows and none is for this machine's platform (Windows,
-    macOS, armv7l, ARM64 on another OS: no build, so no loader at all); False when the platform or
-    the release's wheels are not known (then no `ok` may be said); None to go on. The ARM64 rows'
-    own "before the first aarch64 release" verdict (with its pip fix) is left to them."""
-    from rknn_envcheck.rules.toolkit import host_platform, wheel_rows
-    from rknn_envcheck.versions import try_parse
-
-    platform = host_platform(host)
-    wheels = wheel_rows(matrix, package, version)
-    if not platform or not wheels:
-        return False
-    platforms = sorted({w["platform"] for w in wheels})
-    if platform in platforms:
-        return None
-    if matching and platform.startswith("linux_") and parsed is not None and parsed < try_parse(matching[0]["since"]):
-        return None
+def _no_build(model, tk: str, platform: str, platforms: list, wheels: list, how: str, context: dict) -> Check:
+    """The release has [[wheel]] rows and none is for this machine's platform (Windows, macOS,
+    armv7l, ARM64 on another OS): no build, so no loader at all."""
     name = FORMAT_NAMES.get(model.format, model.format)
     return Check(CHECK_ID, "Loader on the converting machine's architecture", FAIL, observed=f"host platform {platform}", how=how,
                  expected=f"a machine {tk} has a build for: {', '.join(platforms)}", source="; ".join(w["source"] for w in wheels[:2]),

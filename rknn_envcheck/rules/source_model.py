@@ -71,7 +71,7 @@ def judge_source_model(model, toolkit, toolkit_how: str, packages: dict, device:
         # The release's loader rows judge what the release loads (on the builds that have the
         # loader); beside a machine that has no such build, an unqualified `ok` reads as a contradiction.
         for check in checks:
-            if check.status == OK and check.id in (f"source.{model.framework}", f"source.{model.format}_loader", "source.loader"):
+            if check.status == OK and check.id in (f"source.{model.framework}", f"source.{model.format}_loader"):
                 check.message += f" (on a machine with that build; not this one: see '{machine.title}')"
     return checks
 

@@ -12,6 +12,7 @@ minor the toolkit's [[framework]] range allows.
 from __future__ import annotations
 
 from rknn_envcheck.report import FAIL, OK, UNKNOWN, WARN, Check, Fix
+from rknn_envcheck.rules.source_model import _onnx_limits, _rows, _upper_bound
 from rknn_envcheck.shellcmd import PYTHON, Command, cmd, path_arg
 
 PICKLE_SOURCE = {"rknn-toolkit": "UG-1.7.5 §7.3.6 (load_pytorch: a model in the torchscript format)",
@@ -45,8 +46,6 @@ def _first_reader(rows: dict, version: int, member: str) -> str | None:
 
 
 def _onnx_opset(matrix, package: str, version: str) -> int | None:
-    from rknn_envcheck.rules.source_model import _onnx_limits, _rows, _upper_bound
-
     doc = _rows(matrix, "onnx_opset", package, version)
     if doc and (doc[0].get("max_opset") or doc[0].get("opset")):
         return doc[0].get("max_opset") or doc[0].get("opset")
@@ -80,8 +79,6 @@ def _pickle_kind(model) -> str:
 
 
 def judge_torch(model, package: str, version: str, tk: str, packages: dict, matrix, context: dict) -> list:
-    from rknn_envcheck.rules.source_model import _rows
-
     how = model.how
     frame = _rows(matrix, "framework", package, version, framework="torch")
     checks = []
@@ -142,7 +139,7 @@ def _archive_check(model, package, version, tk, packages, matrix, frame, context
                          message=f"torch {installed} reads archive version {number}", **context)
         reader = _reader_in_range(rows, frame, number, member)
         fix = (Fix(f"install the torch that reads it within {tk}'s range ({reader})", [cmd("python", "-m", "pip", "install", reader)]) if reader
-               else _resave_fix(matrix, package, version, _upper_pin(frame[0]["specifier"]) if frame else None, "re-save the model (torch.jit.trace, then .save)"))
+               else _resave_fix(matrix, package, version, _upper_bound(frame[0]["specifier"]) if frame else None, "re-save the model (torch.jit.trace, then .save)"))
         return Check("source.torch_archive", title, FAIL, observed=observed, how=f"{how}; {how_torch}", expected=expected, source=row["source"],
                      message=_newer_message(number, member, saved_by, f"torch {installed}", row), fix=fix, **context)
     if not frame or not frame[0].get("specifier"):
@@ -164,7 +161,7 @@ def _archive_check(model, package, version, tk, packages, matrix, frame, context
     if not reading:
         return Check("source.torch_archive", title, FAIL, observed=observed, how=f"{how}; {how_torch}", expected=expected, source=source,
                      message=_newer_message(number, member, saved_by, f"{tk}'s torch <= {allowed[-1]}", newest),
-                     fix=_resave_fix(matrix, package, version, _upper_pin(frame[0]["specifier"]), "re-save the model (torch.jit.trace, then .save)"), **context)
+                     fix=_resave_fix(matrix, package, version, _upper_bound(frame[0]["specifier"]), "re-save the model (torch.jit.trace, then .save)"), **context)
     return Check("source.torch_archive", title, WARN, observed=observed, how=f"{how}; {how_torch}", expected=expected, source=source,
                  message=f"archive version {number} ({saved_by}) is read by torch {reading[0]}..{reading[-1]} only, not by "
                          f"{', '.join(s for s in allowed if s not in reading)} that {tk} also allows",
@@ -189,12 +186,6 @@ def _allowed_series(rows: dict, specifier: str) -> list:
     except InvalidSpecifier:
         return []
     return sorted((s for s in rows if spec.contains(f"{s}.0") or spec.contains(f"{s}.1")), key=_key)
-
-
-def _upper_pin(specifier: str) -> str | None:
-    from rknn_envcheck.rules.source_model import _upper_bound
-
-    return _upper_bound(specifier)
 
 
 def _reader_in_range(rows: dict, frame: list, number: int, member: str) -> str | None:
