@@ -105,6 +105,7 @@ class Registry:
         # Family patterns are compiled in order as resolve() reaches them (~20 patterns: a few ms of
         # every report's start-up, when most citations are plain document keys); `families` compiles all.
         self._family_rows = list(families)
+        self._prefixes: list[str] | None = None  # each family pattern's literal start (_literal_prefix)
         self._compiled: list[tuple[re.Pattern, dict]] = []
         self._origin = origin
 
@@ -127,8 +128,10 @@ class Registry:
         (`^PyPI:`, `^TK@`, …) the key does not have: a report's keys then compile only the one or
         two families they belong to (~25 patterns: ~5 ms of every report otherwise)."""
         index = 0
+        if self._prefixes is None:  # once per registry, not once per key and family
+            self._prefixes = [_literal_prefix(row.get("pattern")) for row in self._family_rows]
         while index < len(self._family_rows):
-            prefix = _literal_prefix(self._family_rows[index].get("pattern"))
+            prefix = self._prefixes[index]
             if prefix and not key.startswith(prefix):
                 index += 1
                 continue
